@@ -1,0 +1,27 @@
+import { startIspd } from './ispd-process';
+import { startSlapd } from './slapd-process';
+
+/**
+ * The LDAP server an interop test talks to. The committed tests run against ispd; setting
+ * ISPD_TEST_TARGET=slapd runs the same tests against OpenLDAP on the same LDIF, which is how
+ * they were checked to expect what the reference server does.
+ */
+export type TargetKind = 'ispd' | 'slapd';
+
+export interface LdapTarget {
+  kind: TargetKind;
+  ldapUrl: string;
+  ldapPort: number;
+  stop(): Promise<void>;
+}
+
+export function targetKind(): TargetKind {
+  const requested = process.env.ISPD_TEST_TARGET ?? 'ispd';
+  if (requested !== 'ispd' && requested !== 'slapd') throw new Error(`ISPD_TEST_TARGET must be ispd or slapd, not ${requested}`);
+  return requested;
+}
+
+/** Starts the selected server on the demo data (or `ldif`). */
+export async function startTarget(options: { ldif?: string } = {}): Promise<LdapTarget> {
+  return targetKind() === 'slapd' ? startSlapd({ ldif: options.ldif }) : startIspd({ ldif: options.ldif });
+}
