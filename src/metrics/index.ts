@@ -1,0 +1,2 @@
+export { createMetrics, ldapResultLabel, type Metrics, type ScrapeHook } from './registry';
+export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './http';
