@@ -83,6 +83,11 @@ export interface Directory {
   modify(dn: string, changes: Modification[], ctx: OperationContext): Promise<void>;
   delete(dn: string, ctx: OperationContext): Promise<void>;
   modifyDN(dn: string, newRdn: string, deleteOldRdn: boolean, newSuperior: string | undefined, ctx: OperationContext): Promise<void>;
+  /**
+   * Password Modify (RFC 3062), optional. userDn undefined = the bound identity; oldPassword as sent;
+   * newPassword undefined = generate one. Returns the generated password (undefined when one was given).
+   */
+  passwordModify?(userDn: string | undefined, oldPassword: string | undefined, newPassword: string | undefined, ctx: OperationContext): Promise<string | undefined>;
   /** Root DSE and cn=Subschema are answered by the directory too (search with base scope). */
   readonly namingContexts: string[];
 }
