@@ -147,7 +147,11 @@ export function subsystemLogger(parent: Logger, subsystem: string, bindings: Rec
  * Sets the level of `logger`'s family (the root and every child made from it), or of every family
  * when no logger is given. pino children copy the level when created, hence the tracking.
  */
-export function setLogLevel(level: LogLevel, logger?: Logger): void {
+export function setLogLevel(level: LogLevel, logger?: Logger): void;
+/** The same with the logger first, as src/server.ts calls it. */
+export function setLogLevel(logger: Logger, level: LogLevel): void;
+export function setLogLevel(first: LogLevel | Logger, second?: Logger | LogLevel): void {
+  const [level, logger] = typeof first === 'string' ? [first, second as Logger | undefined] : [second as LogLevel, first];
   const targets = logger ? [familyOf.get(logger)].filter((f): f is Family => f !== undefined) : [...families];
   if (logger && targets.length === 0) logger.level = level;
   for (const family of targets) {
