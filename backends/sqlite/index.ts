@@ -1,0 +1,824 @@
+// The SQLite backend (design §4): a generic entry store in one file, with
+//   entries(id, parent_id, dn, dn_norm unique, path, attrs JSON, terms JSON)
+//   idx(attr, value, entry_id)            normalized values of indexed attributes → entry ids (WITHOUT ROWID)
+//   changes(seq, kind, dn_norm, old_dn_norm, time)   the change log, appended in the writing transaction
+//   attr_stats(attr, rows, vals)           per-attribute row and distinct-value counts, to pick the index
+//                                          leaf that drives an AND (what back-mdb does with its index counts)
+// Subtree scope is a range scan on `path` (see path.ts), one-level scope an index lookup on parent_id.
+// Candidate trees are compiled to SQL once per shape; the prepared statements are cached by SQL text.
+
+import Database from 'better-sqlite3';
+import type {
+  AttributeMap,
+  Backend,
+  CandidateQuery,
+  Candidates,
+  ChangeKind,
+  ChangeRecord,
+  EntryMove,
+  EntryUpdate,
+  IndexTerm,
+  NewEntry,
+  StoredEntry,
+  WriteTransaction,
+} from '../types';
+import { PATH_SEP, PATH_SEP_NEXT, pathOfDnNorm, rebaseDn } from './path';
+
+export interface SqliteBackendOptions {
+  /**
+   * Lower-case attribute keys that are indexed. When given, index terms for other attributes are not
+   * stored and candidates naming them are widened to 'all' (the directory re-checks every candidate).
+   * When absent, the backend stores every term the directory passes and trusts every candidate.
+   */
+  indexedAttributes?: string[];
+  /** Page cache size in KiB (default 64 MiB). */
+  cacheSizeKiB?: number;
+}
+
+const SCHEMA_VERSION = 1;
+
+/** Rows per chunk when the caller gives no limit: no statement stays open across a yield. */
+const CHUNK_ROWS = 1000;
+/** Rows per progress callback and per statement batch in bulkLoad. */
+const BULK_PROGRESS_EVERY = 10_000;
+/** SQLite allows at most 500 terms in one compound SELECT (SQLITE_MAX_COMPOUND_SELECT). */
+const MAX_COMPOUND = 400;
+/** Guess of how many distinct values a prefix matches, relative to one value, for cost estimates. */
+const PREFIX_FANOUT = 20;
+
+type Row = [number, number | null, string, string, string];
+
+interface AttrStats {
+  rows: number;
+  vals: number;
+}
+
+interface SqlPart {
+  sql: string;
+  params: unknown[];
+}
+
+const ENTRY_COLUMNS = 'e.id, e.parent_id, e.dn, e.dn_norm, e.attrs';
+
+function rowToEntry(r: Row): StoredEntry {
+  return { id: r[0], parentId: r[1], dn: r[2], dnNorm: r[3], attrs: JSON.parse(r[4]) as AttributeMap };
+}
+
+/** Smallest string greater than every string that starts with `prefix` ('' when there is none). */
+function prefixUpperBound(prefix: string): string {
+  let i = prefix.length - 1;
+  while (i >= 0 && prefix.charCodeAt(i) === 0xffff) i--;
+  if (i < 0) return '';
+  return prefix.slice(0, i) + String.fromCharCode(prefix.charCodeAt(i) + 1);
+}
+
+function termKey(attr: string, value: string): string {
+  return attr + '\u0000' + value;
+}
+
+export class SqliteBackend implements Backend {
+  readonly name = 'sqlite';
+  private readonly db: Database.Database;
+  private readonly indexed: Set<string> | null;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly stats = new Map<string, AttrStats>();
+  private entryCount: number;
+  /** PRAGMA data_version when entryCount and stats were last read: it changes when another process commits. */
+  private dataVersion: number;
+
+  // Work of the open write transaction, applied to the in-memory state only after it commits.
+  private pendingStats = new Map<string, AttrStats>();
+  private pendingCount = 0;
+  private txDepth = 0;
+  private readonly tx: WriteTransaction;
+  private readonly runWrite: Database.Transaction<(fn: (tx: WriteTransaction) => unknown) => unknown>;
+
+  private readonly s: {
+    getByDnNorm: Database.Statement;
+    getById: Database.Statement;
+    hasChild: Database.Statement;
+    insertEntry: Database.Statement;
+    insertTerm: Database.Statement;
+    deleteTerm: Database.Statement;
+    valueExists: Database.Statement;
+    insertChange: Database.Statement;
+    entryForWrite: Database.Statement;
+    updateEntry: Database.Statement;
+    moveEntry: Database.Statement;
+    deleteEntry: Database.Statement;
+    descendants: Database.Statement;
+    rebaseDescendant: Database.Statement;
+    upsertStats: Database.Statement;
+    subtreeProbe: Database.Statement;
+    changesSince: Database.Statement;
+    lastSeq: Database.Statement;
+    count: Database.Statement;
+    dataVersion: Database.Statement;
+  };
+
+  constructor(path: string, options: SqliteBackendOptions = {}) {
+    this.db = new Database(path);
+    this.indexed = options.indexedAttributes ? new Set(options.indexedAttributes.map((a) => a.toLowerCase())) : null;
+    const db = this.db;
+    db.pragma('journal_mode = WAL');
+    // FULL: the WAL is synced on every commit, so an acknowledged write survives kill -9 and power loss.
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma(`cache_size = -${options.cacheSizeKiB ?? 65536}`);
+    db.pragma('temp_store = MEMORY');
+    this.migrate();
+
+    const st = (sql: string) => db.prepare(sql);
+    this.s = {
+      getByDnNorm: st('SELECT e.id, e.parent_id, e.dn, e.dn_norm, e.attrs FROM entries e WHERE e.dn_norm = ?').raw(),
+      getById: st('SELECT e.id, e.parent_id, e.dn, e.dn_norm, e.attrs FROM entries e WHERE e.id = ?').raw(),
+      hasChild: st('SELECT 1 FROM entries WHERE parent_id = ? LIMIT 1').pluck(),
+      insertEntry: st('INSERT INTO entries(parent_id, dn, dn_norm, path, attrs, terms) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertTerm: st('INSERT OR IGNORE INTO idx(attr, value, entry_id) VALUES (?, ?, ?)'),
+      deleteTerm: st('DELETE FROM idx WHERE attr = ? AND value = ? AND entry_id = ?'),
+      valueExists: st('SELECT 1 FROM idx WHERE attr = ? AND value = ? LIMIT 1').pluck(),
+      insertChange: st('INSERT INTO changes(kind, dn_norm, old_dn_norm, time) VALUES (?, ?, ?, ?)'),
+      entryForWrite: st('SELECT dn_norm, dn, path, terms FROM entries WHERE id = ?').raw(),
+      updateEntry: st('UPDATE entries SET attrs = ?, terms = ? WHERE id = ?'),
+      moveEntry: st('UPDATE entries SET parent_id = ?, dn = ?, dn_norm = ?, path = ?, attrs = ?, terms = ? WHERE id = ?'),
+      deleteEntry: st('DELETE FROM entries WHERE id = ?'),
+      descendants: st('SELECT id, dn, dn_norm, path FROM entries WHERE path > ? AND path < ? ORDER BY path').raw(),
+      rebaseDescendant: st('UPDATE entries SET dn = ?, dn_norm = ?, path = ? WHERE id = ?'),
+      upsertStats: st(
+        'INSERT INTO attr_stats(attr, rows, vals) VALUES (?, ?, ?) ' +
+          'ON CONFLICT(attr) DO UPDATE SET rows = rows + excluded.rows, vals = vals + excluded.vals',
+      ),
+      subtreeProbe: st('SELECT count(*) FROM (SELECT 1 FROM entries INDEXED BY entries_path WHERE path >= ? AND path < ? LIMIT ?)').pluck(),
+      changesSince: st('SELECT seq, kind, dn_norm, old_dn_norm, time FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
+      lastSeq: st("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)").pluck(),
+      count: st('SELECT count(*) FROM entries').pluck(),
+      dataVersion: st('PRAGMA data_version').pluck(),
+    };
+    this.entryCount = this.s.count.get() as number;
+    this.reloadStats();
+    this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    this.tx = this.makeWriteTransaction();
+    this.runWrite = db.transaction((fn: (tx: WriteTransaction) => unknown) => {
+      const result = fn(this.tx);
+      if (this.txDepth === 1) this.flushPendingStats();
+      return result;
+    });
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version === SCHEMA_VERSION) return;
+    if (version !== 0) throw new Error(`sqlite store has schema version ${version}, this ispd knows ${SCHEMA_VERSION}`);
+    this.db.exec(`
+      BEGIN;
+      CREATE TABLE entries(
+        id INTEGER PRIMARY KEY,
+        parent_id INTEGER,
+        dn TEXT NOT NULL,
+        dn_norm TEXT NOT NULL,
+        path TEXT NOT NULL,
+        attrs TEXT NOT NULL,
+        terms TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX entries_dn_norm ON entries(dn_norm);
+      CREATE INDEX entries_path ON entries(path);
+      CREATE INDEX entries_parent ON entries(parent_id, id);
+      CREATE TABLE idx(
+        attr TEXT NOT NULL,
+        value TEXT NOT NULL,
+        entry_id INTEGER NOT NULL,
+        PRIMARY KEY(attr, value, entry_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE changes(
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        dn_norm TEXT NOT NULL,
+        old_dn_norm TEXT,
+        time INTEGER NOT NULL
+      );
+      CREATE TABLE attr_stats(attr TEXT PRIMARY KEY, rows INTEGER NOT NULL, vals INTEGER NOT NULL) WITHOUT ROWID;
+      PRAGMA user_version = ${SCHEMA_VERSION};
+      COMMIT;
+    `);
+  }
+
+  // ---- reads ----
+
+  getByDnNorm(dnNorm: string): StoredEntry | undefined {
+    const r = this.s.getByDnNorm.get(dnNorm) as Row | undefined;
+    return r ? rowToEntry(r) : undefined;
+  }
+
+  getById(id: number): StoredEntry | undefined {
+    const r = this.s.getById.get(id) as Row | undefined;
+    return r ? rowToEntry(r) : undefined;
+  }
+
+  hasChildren(id: number): boolean {
+    return this.s.hasChild.get(id) !== undefined;
+  }
+
+  count(): number {
+    this.syncWithOtherWriters();
+    return this.entryCount;
+  }
+
+  /** Another process (e.g. a CLI command next to the server) may have written: re-read the cached counts. */
+  private syncWithOtherWriters(): void {
+    if (this.txDepth > 0) return;
+    const version = this.s.dataVersion.get() as number;
+    if (version === this.dataVersion) return;
+    this.dataVersion = version;
+    this.entryCount = this.s.count.get() as number;
+    this.reloadStats();
+  }
+
+  sizeBytes(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    return pages * pageSize;
+  }
+
+  changesSince(afterSeq: number, limit = 1000): ChangeRecord[] {
+    const rows = this.s.changesSince.all(afterSeq, limit) as [number, ChangeKind, string, string | null, number][];
+    return rows.map((r) => {
+      const c: ChangeRecord = { seq: r[0], kind: r[1], dnNorm: r[2], time: r[4] };
+      if (r[3] !== null) c.oldDnNorm = r[3];
+      return c;
+    });
+  }
+
+  lastChangeSeq(): number {
+    return this.s.lastSeq.get() as number;
+  }
+
+  *all(): Iterable<StoredEntry> {
+    // Parents sort before their children by path; paged by path so no statement stays open across a yield.
+    const first = this.prepare('SELECT e.id, e.parent_id, e.dn, e.dn_norm, e.attrs, e.path FROM entries e ORDER BY e.path LIMIT ?');
+    const next = this.prepare(
+      'SELECT e.id, e.parent_id, e.dn, e.dn_norm, e.attrs, e.path FROM entries e WHERE e.path > ? ORDER BY e.path LIMIT ?',
+    );
+    let rows = first.all(CHUNK_ROWS) as (Row & { 5: string })[];
+    while (rows.length > 0) {
+      for (const r of rows) yield rowToEntry(r);
+      if (rows.length < CHUNK_ROWS) return;
+      rows = next.all(rows[rows.length - 1][5], CHUNK_ROWS) as (Row & { 5: string })[];
+    }
+  }
+
+  search(query: CandidateQuery): Iterable<StoredEntry> {
+    if (query.limit !== undefined) return this.searchChunk(query, query.afterId ?? 0, query.limit);
+    return this.searchAll(query);
+  }
+
+  private *searchAll(query: CandidateQuery): Iterable<StoredEntry> {
+    let afterId = query.afterId ?? 0;
+    for (;;) {
+      const rows = this.searchChunk(query, afterId, CHUNK_ROWS);
+      for (const e of rows) yield e;
+      if (rows.length < CHUNK_ROWS) return;
+      afterId = rows[rows.length - 1].id;
+    }
+  }
+
+  private searchChunk(query: CandidateQuery, afterId: number, limit: number): StoredEntry[] {
+    if (limit <= 0) return [];
+    const plan = this.plan(query, afterId, limit);
+    if (plan === null) return [];
+    const rows = this.prepare(plan.sql).all(...plan.params) as Row[];
+    const out = new Array<StoredEntry>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = rowToEntry(rows[i]);
+    return out;
+  }
+
+  /** The SQLite query plan of one chunk of a search (for tests and diagnostics): EXPLAIN QUERY PLAN lines. */
+  explainSearch(query: CandidateQuery): string[] {
+    const plan = this.plan(query, query.afterId ?? 0, query.limit ?? CHUNK_ROWS);
+    if (plan === null) return [];
+    const rows = this.db.prepare('EXPLAIN QUERY PLAN ' + plan.sql).all(...plan.params) as { detail: string }[];
+    return rows.map((r) => r.detail);
+  }
+
+  /** The prepared statement for an SQL text, prepared once (raw rows: arrays, not objects). */
+  private prepare(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(sql);
+      if (stmt.reader) stmt.raw();
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  // ---- candidate planning ----
+
+  /** Drops what the index cannot answer ('all'), folds constants, flattens nested and/or. */
+  private simplify(c: Candidates): Candidates {
+    switch (c.kind) {
+      case 'all':
+      case 'none':
+        return c;
+      case 'eq':
+      case 'present':
+        return this.indexed !== null && !this.indexed.has(c.attr) ? { kind: 'all' } : c;
+      case 'prefix':
+        if (this.indexed !== null && !this.indexed.has(c.attr)) return { kind: 'all' };
+        return c.prefix === '' ? { kind: 'present', attr: c.attr } : c;
+      case 'and': {
+        const items: Candidates[] = [];
+        for (const item of c.items) {
+          const s = this.simplify(item);
+          if (s.kind === 'none') return s;
+          if (s.kind === 'all') continue;
+          if (s.kind === 'and') items.push(...s.items);
+          else items.push(s);
+        }
+        if (items.length === 0) return { kind: 'all' };
+        return items.length === 1 ? items[0] : { kind: 'and', items };
+      }
+      case 'or': {
+        const items: Candidates[] = [];
+        for (const item of c.items) {
+          const s = this.simplify(item);
+          if (s.kind === 'all') return s;
+          if (s.kind === 'none') continue;
+          if (s.kind === 'or') items.push(...s.items);
+          else items.push(s);
+        }
+        if (items.length === 0) return { kind: 'none' };
+        return items.length === 1 ? items[0] : { kind: 'or', items };
+      }
+    }
+  }
+
+  /** Estimated number of index rows a (simplified) candidate tree produces. */
+  private cost(c: Candidates): number {
+    switch (c.kind) {
+      case 'all':
+        return Infinity;
+      case 'none':
+        return 0;
+      case 'eq': {
+        const st = this.stats.get(c.attr);
+        return st && st.vals > 0 ? st.rows / st.vals : 0;
+      }
+      case 'present':
+        return this.stats.get(c.attr)?.rows ?? 0;
+      case 'prefix': {
+        const st = this.stats.get(c.attr);
+        return st && st.vals > 0 ? Math.min(st.rows, (st.rows / st.vals) * PREFIX_FANOUT) : 0;
+      }
+      case 'and': {
+        let min = Infinity;
+        for (const item of c.items) min = Math.min(min, this.cost(item));
+        return min;
+      }
+      case 'or': {
+        let sum = 0;
+        for (const item of c.items) sum += this.cost(item);
+        return sum;
+      }
+    }
+  }
+
+  /** The AND item that yields fewest rows; it drives the query, the others become per-row filters. */
+  private cheapest(items: Candidates[]): Candidates {
+    let best = items[0];
+    let bestCost = this.cost(best);
+    for (let i = 1; i < items.length; i++) {
+      const cost = this.cost(items[i]);
+      if (cost < bestCost) {
+        best = items[i];
+        bestCost = cost;
+      }
+    }
+    return best;
+  }
+
+  /** A SELECT producing a column entry_id: a superset of the candidate set (only entry_id > afterId). */
+  private idSet(c: Candidates, afterId: number, out: unknown[]): string {
+    const after = afterId > 0;
+    switch (c.kind) {
+      case 'eq':
+        out.push(c.attr, c.value);
+        if (after) out.push(afterId);
+        return after
+          ? 'SELECT entry_id FROM idx WHERE attr = ? AND value = ? AND entry_id > ?'
+          : 'SELECT entry_id FROM idx WHERE attr = ? AND value = ?';
+      case 'present':
+        out.push(c.attr);
+        if (after) out.push(afterId);
+        return after ? 'SELECT entry_id FROM idx WHERE attr = ? AND entry_id > ?' : 'SELECT entry_id FROM idx WHERE attr = ?';
+      case 'prefix': {
+        const upper = prefixUpperBound(c.prefix);
+        out.push(c.attr, c.prefix);
+        let sql = 'SELECT entry_id FROM idx WHERE attr = ? AND value >= ?';
+        if (upper !== '') {
+          sql += ' AND value < ?';
+          out.push(upper);
+        }
+        if (after) {
+          sql += ' AND entry_id > ?';
+          out.push(afterId);
+        }
+        return sql;
+      }
+      case 'and':
+        // Nested ANDs (inside an OR) are narrowed by their cheapest item only: a superset is fine.
+        return this.idSet(this.cheapest(c.items), afterId, out);
+      case 'or': {
+        const parts: string[] = [];
+        for (let i = 0; i < c.items.length; i += MAX_COMPOUND) {
+          const group = c.items.slice(i, i + MAX_COMPOUND).map((item) => {
+            const sql = this.idSet(item, afterId, out);
+            return sql.includes(' UNION ') ? `SELECT entry_id FROM (${sql})` : sql;
+          });
+          parts.push(group.join(' UNION '));
+        }
+        return parts.length === 1 ? parts[0] : parts.map((p) => `SELECT entry_id FROM (${p})`).join(' UNION ');
+      }
+      case 'all':
+      case 'none':
+        throw new Error(`idSet of ${c.kind}`); // simplify() removes these below the top level
+    }
+  }
+
+  /** Per-row filters (on `col`) for the cheap equality items of an AND that do not drive the query. */
+  private eqFilters(items: Candidates[], except: Candidates | null, col: string, out: unknown[]): string {
+    let sql = '';
+    for (const item of items) {
+      if (item === except || item.kind !== 'eq') continue;
+      sql += ` AND EXISTS (SELECT 1 FROM idx WHERE attr = ? AND value = ? AND entry_id = ${col})`;
+      out.push(item.attr, item.value);
+    }
+    return sql;
+  }
+
+  private plan(query: CandidateQuery, afterId: number, limit: number): SqlPart | null {
+    this.syncWithOtherWriters();
+    const candidates = this.simplify(query.candidates);
+    if (candidates.kind === 'none') return null;
+    const base = query.base;
+    const params: unknown[] = [];
+    const cost = this.cost(candidates);
+    // A candidate set that is a large part of the store is cheaper to walk in scope order and re-check.
+    const useIndex = candidates.kind !== 'all' && cost < Math.max(1000, this.entryCount / 10);
+
+    if (query.scope === 'base') {
+      if (afterId >= base.id) return null;
+      let sql = `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.id = ?`;
+      params.push(base.id);
+      if (candidates.kind !== 'all') {
+        sql += ` AND e.id IN (${this.idSet(candidates, 0, params)})`;
+      }
+      return { sql, params };
+    }
+
+    const andItems = candidates.kind === 'and' ? candidates.items : candidates.kind === 'eq' ? [candidates] : [];
+    const basePath = pathOfDnNorm(base.dnNorm);
+
+    if (useIndex) {
+      const driver = candidates.kind === 'and' ? this.cheapest(candidates.items) : candidates;
+      let sql = `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.id IN (${this.idSet(driver, afterId, params)})`;
+      if (this.cost(driver) > 16) sql += this.eqFilters(andItems, driver, 'e.id', params);
+      if (query.scope === 'one') {
+        sql += ' AND +e.parent_id = ?';
+        params.push(base.id);
+      } else {
+        sql += ' AND +e.path >= ? AND +e.path < ?';
+        params.push(basePath, basePath + PATH_SEP_NEXT);
+      }
+      if (afterId > 0) {
+        sql += ' AND e.id > ?';
+        params.push(afterId);
+      }
+      sql += ' ORDER BY e.id LIMIT ?';
+      params.push(limit);
+      return { sql, params };
+    }
+
+    // Scope-driven: every entry in scope, narrowed by the equality items where they are cheap to test.
+    if (query.scope === 'one') {
+      let sql = `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.parent_id = ? AND e.id > ?`;
+      params.push(base.id, afterId);
+      sql += this.eqFilters(andItems, null, 'e.id', params);
+      sql += ' ORDER BY e.id LIMIT ?';
+      params.push(limit);
+      return { sql, params };
+    }
+
+    // Subtree: a small subtree is read through the path index and its ids sorted; a large one (a good
+    // part of the store) is cheaper to walk in id order, testing each row's path.
+    const probeCap = Math.max(2000, Math.floor(this.entryCount / 16));
+    const subtreeRows = this.s.subtreeProbe.get(basePath, basePath + PATH_SEP_NEXT, probeCap) as number;
+    if (subtreeRows < probeCap) {
+      let sql =
+        `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.id IN (` +
+        'SELECT s.id FROM entries s INDEXED BY entries_path WHERE s.path >= ? AND s.path < ? AND s.id > ?';
+      params.push(basePath, basePath + PATH_SEP_NEXT, afterId);
+      sql += this.eqFilters(andItems, null, 's.id', params);
+      sql += ' ORDER BY s.id LIMIT ?) ORDER BY e.id';
+      params.push(limit);
+      return { sql, params };
+    }
+    let sql = `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.id > ? AND +e.path >= ? AND +e.path < ?`;
+    params.push(afterId, basePath, basePath + PATH_SEP_NEXT);
+    sql += this.eqFilters(andItems, null, 'e.id', params);
+    sql += ' ORDER BY e.id LIMIT ?';
+    params.push(limit);
+    return { sql, params };
+  }
+
+  // ---- writes ----
+
+  write<T>(fn: (tx: WriteTransaction) => T): T {
+    const outer = this.txDepth === 0;
+    const savedStats = outer ? null : new Map([...this.pendingStats].map(([k, v]) => [k, { ...v }]));
+    const savedCount = this.pendingCount;
+    this.txDepth++;
+    try {
+      // IMMEDIATE takes the write lock up front, so a second process waits (busy_timeout) instead of failing.
+      const result = (outer ? this.runWrite.immediate(fn) : this.runWrite(fn)) as T;
+      if (outer) this.applyPending();
+      return result;
+    } catch (err) {
+      if (outer) this.discardPending();
+      else {
+        this.pendingStats = savedStats!;
+        this.pendingCount = savedCount;
+      }
+      throw err;
+    } finally {
+      this.txDepth--;
+    }
+  }
+
+  private applyPending(): void {
+    for (const [attr, d] of this.pendingStats) {
+      const st = this.stats.get(attr);
+      if (st) {
+        st.rows += d.rows;
+        st.vals += d.vals;
+      } else this.stats.set(attr, { rows: d.rows, vals: d.vals });
+    }
+    this.entryCount += this.pendingCount;
+    this.discardPending();
+  }
+
+  private discardPending(): void {
+    this.pendingStats.clear();
+    this.pendingCount = 0;
+  }
+
+  private flushPendingStats(): void {
+    for (const [attr, d] of this.pendingStats) {
+      if (d.rows !== 0 || d.vals !== 0) this.s.upsertStats.run(attr, d.rows, d.vals);
+    }
+  }
+
+  private statDelta(attr: string, rows: number, vals: number): void {
+    const d = this.pendingStats.get(attr);
+    if (d) {
+      d.rows += rows;
+      d.vals += vals;
+    } else this.pendingStats.set(attr, { rows, vals });
+  }
+
+  private requireTx(): void {
+    if (this.txDepth === 0) throw new Error('write transaction used outside backend.write()');
+  }
+
+  /** The terms to store: deduplicated, only indexed attributes; flat [attr, value, attr, value…]. */
+  private storedTerms(index: IndexTerm[]): string[] {
+    const flat: string[] = [];
+    const seen = new Set<string>();
+    for (const t of index) {
+      if (this.indexed !== null && !this.indexed.has(t.attr)) continue;
+      const key = termKey(t.attr, t.value);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      flat.push(t.attr, t.value);
+    }
+    return flat;
+  }
+
+  private insertTerm(attr: string, value: string, id: number): void {
+    const isNewValue = this.s.valueExists.get(attr, value) === undefined;
+    if (this.s.insertTerm.run(attr, value, id).changes > 0) this.statDelta(attr, 1, isNewValue ? 1 : 0);
+  }
+
+  private deleteTerm(attr: string, value: string, id: number): void {
+    if (this.s.deleteTerm.run(attr, value, id).changes === 0) return;
+    const lastValue = this.s.valueExists.get(attr, value) === undefined;
+    this.statDelta(attr, -1, lastValue ? -1 : 0);
+  }
+
+  /** Applies the difference between the stored terms and the new ones. */
+  private replaceTerms(id: number, oldTermsJson: string, newTerms: string[]): void {
+    const oldTerms = JSON.parse(oldTermsJson) as string[];
+    const newKeys = new Set<string>();
+    for (let i = 0; i < newTerms.length; i += 2) newKeys.add(termKey(newTerms[i], newTerms[i + 1]));
+    const oldKeys = new Set<string>();
+    for (let i = 0; i < oldTerms.length; i += 2) {
+      const key = termKey(oldTerms[i], oldTerms[i + 1]);
+      oldKeys.add(key);
+      if (!newKeys.has(key)) this.deleteTerm(oldTerms[i], oldTerms[i + 1], id);
+    }
+    for (let i = 0; i < newTerms.length; i += 2) {
+      if (!oldKeys.has(termKey(newTerms[i], newTerms[i + 1]))) this.insertTerm(newTerms[i], newTerms[i + 1], id);
+    }
+  }
+
+  private logChange(kind: ChangeKind, dnNorm: string, oldDnNorm: string | null): void {
+    this.s.insertChange.run(kind, dnNorm, oldDnNorm, Date.now());
+  }
+
+  private entryForWrite(id: number): [string, string, string, string] {
+    const r = this.s.entryForWrite.get(id) as [string, string, string, string] | undefined;
+    if (!r) throw new Error(`no entry with id ${id}`);
+    return r;
+  }
+
+  private makeWriteTransaction(): WriteTransaction {
+    return {
+      add: (entry: NewEntry): number => {
+        this.requireTx();
+        const terms = this.storedTerms(entry.index);
+        const id = Number(
+          this.s.insertEntry.run(
+            entry.parentId,
+            entry.dn,
+            entry.dnNorm,
+            pathOfDnNorm(entry.dnNorm),
+            JSON.stringify(entry.attrs),
+            JSON.stringify(terms),
+          ).lastInsertRowid,
+        );
+        for (let i = 0; i < terms.length; i += 2) this.insertTerm(terms[i], terms[i + 1], id);
+        this.logChange('add', entry.dnNorm, null);
+        this.pendingCount++;
+        return id;
+      },
+      update: (update: EntryUpdate): void => {
+        this.requireTx();
+        const [dnNorm, , , oldTerms] = this.entryForWrite(update.id);
+        const terms = this.storedTerms(update.index);
+        this.replaceTerms(update.id, oldTerms, terms);
+        this.s.updateEntry.run(JSON.stringify(update.attrs), JSON.stringify(terms), update.id);
+        this.logChange('modify', dnNorm, null);
+      },
+      remove: (id: number): void => {
+        this.requireTx();
+        const [dnNorm, , , oldTerms] = this.entryForWrite(id);
+        this.replaceTerms(id, oldTerms, []);
+        this.s.deleteEntry.run(id);
+        this.logChange('delete', dnNorm, null);
+        this.pendingCount--;
+      },
+      move: (move: EntryMove, oldDnNorm: string, oldDn: string): void => {
+        this.requireTx();
+        const [storedDnNorm, , oldPath, oldTerms] = this.entryForWrite(move.id);
+        if (storedDnNorm !== oldDnNorm) throw new Error(`move: entry ${move.id} is ${storedDnNorm}, not ${oldDnNorm}`);
+        const newPath = pathOfDnNorm(move.newDnNorm);
+        const terms = this.storedTerms(move.index);
+        this.replaceTerms(move.id, oldTerms, terms);
+        this.s.moveEntry.run(
+          move.newParentId,
+          move.newDn,
+          move.newDnNorm,
+          newPath,
+          JSON.stringify(move.attrs),
+          JSON.stringify(terms),
+          move.id,
+        );
+        this.logChange('rename', move.newDnNorm, oldDnNorm);
+        // Descendants keep their ids and parent ids; their DNs, normalized DNs and paths get the new suffix.
+        const oldDepth = oldPath.split(PATH_SEP).length;
+        const below = this.s.descendants.all(oldPath + PATH_SEP, oldPath + PATH_SEP_NEXT) as [number, string, string, string][];
+        for (const [id, dn, dnNorm, path] of below) {
+          const depthBelow = path.split(PATH_SEP).length - oldDepth;
+          const newDnNorm = dnNorm.slice(0, dnNorm.length - oldDnNorm.length) + move.newDnNorm;
+          const newDn = rebaseDn(dn, oldDn, move.newDn, depthBelow);
+          this.s.rebaseDescendant.run(newDn, newDnNorm, newPath + path.slice(oldPath.length), id);
+          this.logChange('rename', newDnNorm, dnNorm);
+        }
+      },
+      getByDnNorm: (dnNorm: string) => this.getByDnNorm(dnNorm),
+      hasChildren: (id: number) => this.hasChildren(id),
+    };
+  }
+
+  // ---- bulk load ----
+
+  /**
+   * Loads entries given parents first, in ONE transaction: a throw from the iterable (a parse or schema
+   * error in the importer) or a constraint failure rolls the whole load back, so an import either lands
+   * completely or not at all. Call it several times to load in separate transactions; parents are found
+   * among the entries of this call and then in the store.
+   * On an empty store the secondary indexes are dropped for the load and rebuilt (sorted) at the end, and
+   * the value index is filled in sorted order from a staging table: much faster than random B-tree inserts.
+   */
+  bulkLoad(entries: Iterable<NewEntry & { parentDnNorm: string | null }>, onProgress?: (n: number) => void): number {
+    if (this.txDepth > 0) throw new Error('bulkLoad inside a write transaction');
+    const db = this.db;
+    const fresh = this.entryCount === 0;
+    const idOf = new Map<string, number>();
+    let n = 0;
+    const insertEntry = this.s.insertEntry;
+    const insertChange = this.s.insertChange;
+
+    db.pragma('synchronous = OFF'); // the final commit is made durable below with a checkpoint
+    try {
+      const load = db.transaction(() => {
+        let insertTermRow: Database.Statement;
+        if (fresh) {
+          db.exec('DROP INDEX entries_path; DROP INDEX entries_parent; DROP INDEX entries_dn_norm;');
+          db.exec('CREATE TEMP TABLE idx_load(attr TEXT, value TEXT, entry_id INTEGER)');
+          insertTermRow = db.prepare('INSERT INTO temp.idx_load(attr, value, entry_id) VALUES (?, ?, ?)');
+        } else {
+          insertTermRow = this.s.insertTerm;
+        }
+        const now = Date.now();
+        for (const entry of entries) {
+          let parentId = entry.parentId;
+          if (entry.parentDnNorm !== null) {
+            const known = idOf.get(entry.parentDnNorm);
+            if (known !== undefined) parentId = known;
+            else {
+              const stored = fresh ? undefined : this.getByDnNorm(entry.parentDnNorm);
+              if (!stored) throw new Error(`bulk load: parent ${entry.parentDnNorm} of ${entry.dn} is not loaded before it`);
+              parentId = stored.id;
+            }
+          }
+          if (fresh && idOf.has(entry.dnNorm)) throw new Error(`bulk load: duplicate entry ${entry.dn}`);
+          const terms = this.storedTerms(entry.index);
+          const id = Number(
+            insertEntry.run(
+              parentId,
+              entry.dn,
+              entry.dnNorm,
+              pathOfDnNorm(entry.dnNorm),
+              JSON.stringify(entry.attrs),
+              JSON.stringify(terms),
+            ).lastInsertRowid,
+          );
+          idOf.set(entry.dnNorm, id);
+          for (let i = 0; i < terms.length; i += 2) insertTermRow.run(terms[i], terms[i + 1], id);
+          insertChange.run('add', entry.dnNorm, null, now);
+          n++;
+          if (onProgress && n % BULK_PROGRESS_EVERY === 0) onProgress(n);
+        }
+        if (fresh) {
+          db.exec(`
+            INSERT INTO idx(attr, value, entry_id) SELECT attr, value, entry_id FROM temp.idx_load ORDER BY attr, value, entry_id;
+            DROP TABLE temp.idx_load;
+            CREATE UNIQUE INDEX entries_dn_norm ON entries(dn_norm);
+            CREATE INDEX entries_path ON entries(path);
+            CREATE INDEX entries_parent ON entries(parent_id, id);
+          `);
+        }
+        this.recomputeStats();
+      });
+      load.immediate();
+    } catch (err) {
+      this.reloadStats();
+      throw err;
+    } finally {
+      db.pragma('synchronous = FULL');
+    }
+    // Make the load durable (it was committed without syncs) and fold the WAL back into the database.
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    this.entryCount = this.s.count.get() as number;
+    this.reloadStats();
+    if (onProgress && n % BULK_PROGRESS_EVERY !== 0) onProgress(n);
+    return n;
+  }
+
+  private recomputeStats(): void {
+    this.db.exec(`
+      DELETE FROM attr_stats;
+      INSERT INTO attr_stats(attr, rows, vals)
+        SELECT attr, sum(n), count(*) FROM (SELECT attr, value, count(*) AS n FROM idx GROUP BY attr, value) GROUP BY attr;
+    `);
+  }
+
+  private reloadStats(): void {
+    this.stats.clear();
+    for (const r of this.db.prepare('SELECT attr, rows, vals FROM attr_stats').raw().all() as [string, number, number][]) {
+      this.stats.set(r[0], { rows: r[1], vals: r[2] });
+    }
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('optimize');
+    } finally {
+      this.db.close();
+    }
+  }
+}
+
+export function openSqliteBackend(path: string, options?: SqliteBackendOptions): SqliteBackend {
+  return new SqliteBackend(path, options);
+}
