@@ -1,0 +1,152 @@
+// Access control: OpenLDAP-style ordered rules, default deny.
+//
+// A rule says which entries and attributes it is `to`, then an ordered `by` list of who gets what level.
+// The first rule whose `to` matches (entry and attribute) decides; within it the first matching `by`
+// decides; no match anywhere → none. Levels are ordered like slapd's:
+//   none < auth < compare < search < read < write
+// (auth = may be used to bind with; search = may be used in a filter; read implies search and compare.)
+
+export type AccessLevel = 'none' | 'auth' | 'compare' | 'search' | 'read' | 'write';
+const LEVELS: AccessLevel[] = ['none', 'auth', 'compare', 'search', 'read', 'write'];
+
+export function levelAtLeast(have: AccessLevel, need: AccessLevel): boolean {
+  return LEVELS.indexOf(have) >= LEVELS.indexOf(need);
+}
+
+/** Who a `by` clause is for. DNs here are normalized. */
+export type Who =
+  | { kind: 'anyone' }
+  | { kind: 'anonymous' }
+  | { kind: 'users' } // any authenticated identity
+  | { kind: 'self' }
+  | { kind: 'admins' } // identities under the admins subtree
+  | { kind: 'dn'; dnNorm: string }
+  | { kind: 'subtree'; dnNorm: string }
+  /** The domain an entry belongs to binds as itself (ispmanDomain=<d>,<base>): it may manage its subtree. */
+  | { kind: 'domainOwner' };
+
+export interface AclBy {
+  who: Who;
+  access: AccessLevel;
+}
+
+export interface AclTarget {
+  /** Normalized DN subtree the rule applies to ('' = everything). */
+  subtree?: string;
+  /** Only the entry itself at this normalized DN. */
+  dn?: string;
+  /** Attribute keys (lower-case primary names); absent = all attributes (including the entry itself). */
+  attrs?: string[];
+  /** The rule applies to these attributes' complement. */
+  exceptAttrs?: string[];
+}
+
+export interface AclRule {
+  to: AclTarget;
+  by: AclBy[];
+}
+
+export interface Requester {
+  /** Normalized bind DN, '' when anonymous. */
+  dnNorm: string;
+}
+
+/** The pseudo attribute for access to the entry itself (add/delete/rename need write on it; search needs read). */
+export const ENTRY = 'entry';
+
+export class AccessControl {
+  constructor(private rules: AclRule[], private readonly adminsNorm: string, private readonly baseNorm: string) {}
+
+  replaceRules(rules: AclRule[]): void {
+    this.rules = rules;
+  }
+
+  /** The access level `who` has to attribute `attrKey` (or ENTRY) of the entry at `entryNorm`. */
+  level(who: Requester, entryNorm: string, attrKey: string): AccessLevel {
+    if (who.dnNorm !== '' && who.dnNorm === this.rootNorm) return 'write';
+    for (const rule of this.rules) {
+      if (!targetMatches(rule.to, entryNorm, attrKey)) continue;
+      for (const by of rule.by) if (this.whoMatches(by.who, who, entryNorm)) return by.access;
+      return 'none';
+    }
+    return 'none';
+  }
+
+  can(who: Requester, entryNorm: string, attrKey: string, need: AccessLevel): boolean {
+    return levelAtLeast(this.level(who, entryNorm, attrKey), need);
+  }
+
+  /** Optional configured root identity (like slapd's rootdn): bypasses ACLs. */
+  rootNorm = '\u0000none';
+
+  isAdmin(who: Requester): boolean {
+    return who.dnNorm !== '' && within(who.dnNorm, this.adminsNorm) && who.dnNorm !== this.adminsNorm;
+  }
+
+  private whoMatches(w: Who, who: Requester, entryNorm: string): boolean {
+    switch (w.kind) {
+      case 'anyone':
+        return true;
+      case 'anonymous':
+        return who.dnNorm === '';
+      case 'users':
+        return who.dnNorm !== '';
+      case 'self':
+        return who.dnNorm !== '' && who.dnNorm === entryNorm;
+      case 'admins':
+        return this.isAdmin(who);
+      case 'dn':
+        return who.dnNorm === w.dnNorm;
+      case 'subtree':
+        return who.dnNorm !== '' && within(who.dnNorm, w.dnNorm);
+      case 'domainOwner': {
+        // ispmanDomain=<d>,<base> owns everything below it.
+        if (who.dnNorm === '' || !who.dnNorm.startsWith('ispmandomain=')) return false;
+        if (!who.dnNorm.endsWith(',' + this.baseNorm)) return false;
+        return within(entryNorm, who.dnNorm);
+      }
+    }
+  }
+}
+
+function within(dnNorm: string, baseNorm: string): boolean {
+  return baseNorm === '' || dnNorm === baseNorm || dnNorm.endsWith(',' + baseNorm);
+}
+
+function targetMatches(t: AclTarget, entryNorm: string, attrKey: string): boolean {
+  if (t.dn !== undefined && t.dn !== entryNorm) return false;
+  if (t.subtree !== undefined && !within(entryNorm, t.subtree)) return false;
+  if (t.attrs && !t.attrs.includes(attrKey)) return false;
+  if (t.exceptAttrs && t.exceptAttrs.includes(attrKey)) return false;
+  return true;
+}
+
+/**
+ * ISPMan's own slapd ACLs (design §8, ispman-model §7.3), as the shipped default:
+ *  - userPassword (and its subtype ispmanControlPanelPassword): self and admins write, anonymous auth, others none;
+ *  - everything else: admins write, a domain's own account writes below its domain, self reads its entry,
+ *    the mail service identity and authenticated users read, anonymous reads only when `anonymousRead`.
+ */
+export function defaultRules(opts: { baseNorm: string; adminsNorm: string; anonymousRead: boolean; serviceDnsNorm: string[] }): AclRule[] {
+  const secrets = ['userpassword', 'ispmancontrolpanelpassword'];
+  const rest: AclBy[] = [
+    { who: { kind: 'admins' }, access: 'write' },
+    { who: { kind: 'domainOwner' }, access: 'write' },
+    { who: { kind: 'self' }, access: 'read' },
+    ...opts.serviceDnsNorm.map((d): AclBy => ({ who: { kind: 'dn', dnNorm: d }, access: 'read' })),
+    { who: { kind: 'users' }, access: 'read' },
+  ];
+  if (opts.anonymousRead) rest.push({ who: { kind: 'anonymous' }, access: 'read' });
+  return [
+    {
+      to: { attrs: secrets },
+      by: [
+        { who: { kind: 'self' }, access: 'write' },
+        { who: { kind: 'admins' }, access: 'write' },
+        { who: { kind: 'domainOwner' }, access: 'write' },
+        { who: { kind: 'anyone' }, access: 'auth' },
+      ],
+    },
+    { to: { subtree: '' }, by: rest },
+  ];
+}

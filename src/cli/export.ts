@@ -1,0 +1,27 @@
+import { parseCommandLine, renderOptionsHelp } from '../config/load';
+import { formatLdifEntry } from '../directory/ldif';
+import { openStore } from '../server';
+
+/** `ispd export`: every entry, parents first, as LDIF on stdout (like slapcat), operational attributes included. */
+export async function runExport(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) {
+    process.stdout.write('usage: ispd export [--db FILE] > dump.ldif\n\n' + renderOptionsHelp() + '\n');
+    return 0;
+  }
+  const { config } = parseCommandLine(argv);
+  const { backend } = openStore(config);
+  try {
+    let chunk = '';
+    for (const e of backend.all()) {
+      chunk += formatLdifEntry(e.dn, e.attrs) + '\n';
+      if (chunk.length > 1 << 16) {
+        if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
+        chunk = '';
+      }
+    }
+    if (chunk) process.stdout.write(chunk);
+  } finally {
+    backend.close();
+  }
+  return 0;
+}

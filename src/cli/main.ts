@@ -1,0 +1,65 @@
+// ispd's command line (design §9). One file per command; this one dispatches and maps failures to exit
+// codes: 0 ok, 1 runtime failure, 2 bad usage or configuration, with a one-line reason on stderr.
+
+import { ConfigError } from '../config/load';
+import { UsageError } from './usage';
+
+type Command = (argv: string[]) => Promise<number | void>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
+  serve: { summary: 'run the LDAP, DNS and metrics listeners', load: () => require('./serve').runServe },
+  import: { summary: 'bulk-load an LDIF file into the store (offline, like slapadd)', load: () => require('./import').runImport },
+  export: { summary: 'write the whole directory as LDIF on stdout (like slapcat)', load: () => require('./export').runExport },
+  'check-config': { summary: 'validate the configuration and print the effective values', load: () => require('./check-config').runCheckConfig },
+  zone: { summary: 'zone export ZONE: print a zone in BIND master-file format', load: () => require('./zone').runZoneCommand },
+};
+
+function usage(): string {
+  const lines = ['usage: ispd <command> [options]', '', 'commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(14)} ${c.summary}`);
+  lines.push('', 'Run "ispd <command> --help" for the options of a command.');
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    process.stdout.write(require('../server').VERSION + '\n');
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`ispd: unknown command "${name}"\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    const code = await command.load()(rest);
+    return typeof code === 'number' ? code : 0;
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      process.stderr.write(`ispd ${name}: ${(err as Error).message}\n`);
+      return 2;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`ispd ${name}: ${message.split('\n')[0]}\n`);
+    if (process.env.ISPD_DEBUG) process.stderr.write(String((err as Error)?.stack) + '\n');
+    return 1;
+  }
+}
+
+if (require.main === module || process.argv[1]?.endsWith('/bin/ispd')) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      // serve keeps running; other commands exit with their code.
+      if (code !== -1) process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`ispd: ${err?.message ?? err}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

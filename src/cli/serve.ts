@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseCommandLine, renderOptionsHelp, type Config } from '../config/load';
+import { openStore, startServer } from '../server';
+import { importLdif } from './import';
+import { Progress } from './progress';
+
+const FLAGS = { '--demo': 'boolean' } as const;
+
+/** The demo directory (the article's 4unet.net and developer.ch, and ISPMan 1.4-shaped domains). */
+export const DEMO_LDIF = path.resolve(__dirname, '../../../src/provision/demo-data.ldif');
+
+/**
+ * `ispd serve`: runs until SIGTERM/SIGINT (drain, close the store, exit 0); SIGHUP re-reads the
+ * configuration file for ACLs, TLS certificates and the log level. With --demo, a new store is first
+ * loaded with the demo directory and anonymous read is on (as in ISPMan, Postfix binds anonymously).
+ */
+export async function runServe(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) {
+    process.stdout.write('usage: ispd serve [--demo] [--config FILE] [--db FILE] [--ldap H:P] [--dns H:P] [--metrics H:P]\n\n' + renderOptionsHelp() + '\n');
+    return 0;
+  }
+  const cl = parseCommandLine(argv, process.env, { commandFlags: FLAGS });
+  const demo = cl.flags['--demo'] === true;
+  let config: Config = cl.config;
+  if (demo) config = withAnonymousRead(config);
+  if (demo && !fs.existsSync(config.db)) {
+    const store = openStore(config);
+    try {
+      await importLdif(store, fs.createReadStream(DEMO_LDIF), 'demo data', { relaxed: false, progress: new Progress('demo', process.stderr) });
+    } finally {
+      store.backend.close();
+    }
+  }
+  const server = await startServer(config);
+  const ldap = server.ldapAddress();
+  const dns = server.dnsAddress();
+  const metrics = server.metricsAddress();
+  server.logger.info({ ldap, dns, metrics, db: config.db }, 'ready');
+  if (process.stdout.isTTY || demo) printExamples(config, ldap, dns, metrics);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.logger.info({ signal }, 'draining');
+    try {
+      await server.close();
+      server.logger.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      server.logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    try {
+      let next = parseCommandLine(argv, process.env, { commandFlags: FLAGS }).config;
+      if (demo) next = withAnonymousRead(next);
+      void server.reload(next).catch((err) => server.logger.error({ err }, 'reload failed'));
+    } catch (err) {
+      server.logger.error({ err: (err as Error).message }, 'reload refused: configuration is invalid; keeping the running one');
+    }
+  });
+  return -1;
+}
+
+function withAnonymousRead(config: Config): Config {
+  return Object.freeze({ ...config, ldap: Object.freeze({ ...config.ldap, anonymousRead: true }) }) as Config;
+}
+
+function printExamples(config: Config, ldap: { host: string; port: number } | null, dns: { host: string; port: number } | null, metrics: { host: string; port: number } | null): void {
+  const lines: string[] = ['', 'ispd is serving. Try:'];
+  if (ldap) {
+    const url = `ldap://${ldap.host}:${ldap.port}`;
+    lines.push(
+      `  ldapsearch -x -H ${url} -b ${config.baseDN} '(mailacceptinggeneralid=bob@developer.ch)' maildrop`,
+      `  ldapsearch -x -H ${url} -b ${config.baseDN} '(|(mailLocalAddress=john@example.com)(mailAlias=john@example.com))' mailRoutingAddress mailForwardingAddress`,
+      `  ldapwhoami -x -H ${url} -D 'uid=john_example_com,ou=users,ispmanDomain=example.com,${config.baseDN}' -w secret`,
+      `  printf 'server_host = ${url}\\nsearch_base = ${config.baseDN}\\nquery_filter = (mailacceptinggeneralid=%%s)\\nresult_attribute = maildrop\\nbind = no\\n' > /tmp/ispd-maildrop.cf`,
+      `  postmap -q bob@developer.ch ldap:/tmp/ispd-maildrop.cf`,
+    );
+  }
+  if (dns) lines.push(`  dig @${dns.host} -p ${dns.port} 4unet.net SOA`, `  dig @${dns.host} -p ${dns.port} www.example.com A`);
+  if (metrics) lines.push(`  curl http://${metrics.host}:${metrics.port}/metrics`);
+  lines.push('');
+  process.stdout.write(lines.join('\n') + '\n');
+}

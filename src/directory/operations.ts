@@ -1,0 +1,699 @@
+// The one place that runs every directory operation: DN rules → ACL → backend → re-check.
+// Protocol adapters (LDAP, DNS, CLI) call this; it knows nothing of wire formats.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { AttributeMap, Backend, ChangeRecord, IndexTerm, StoredEntry, WriteTransaction } from '../../backends/types';
+import { AccessControl, ENTRY, type Requester } from '../acl';
+import { hashPassword, isHashed, verifyPassword } from '../auth/passwords';
+import { BindThrottle } from '../auth/throttle';
+import { DNNormalizer, formatDN, formatRDN, parseDN, parentOfNormalized, type RDN } from './dn';
+import { canonicalName, COMPUTED_OPERATIONAL, generalizedTime, isOperational, keyOfStoredName, parseSelection, selects, splitDescription } from './entry';
+import { DirectoryError, ResultCode } from './errors';
+import { AttributeNames, compileFilter, filterToString, planCandidates, type EntryTest } from './filter';
+import { checkEntry } from './schema-check';
+import type { AttributeType, Schema } from './schema/types';
+import type { Directory, Entry, Identity, Modification, OperationContext, SearchOutcome, SearchRequest } from './types';
+
+export const SUBSCHEMA_DN = 'cn=Subschema';
+
+export interface DirectoryOptions {
+  backend: Backend;
+  schema: Schema;
+  /** Naming context, e.g. "o=ispman". */
+  baseDN: string;
+  /** Where admins live (ISPMan: ou=admins,<base>). */
+  adminsDN?: string;
+  acl?: AccessControl;
+  /** Attribute names with an equality/presence/prefix index. */
+  indexedAttributes: string[];
+  /** Server-side size limit for non-admins (slapd's default is 500); 0 = none. */
+  sizeLimit: number;
+  /** Server-side time limit, seconds; 0 = none. */
+  timeLimit: number;
+  anonymousRead?: boolean;
+  allowAnonymous?: boolean;
+  passwordScheme?: string;
+  rehashOnBind?: boolean;
+  throttle?: BindThrottle;
+  /** Optional root identity (like slapd's rootdn/rootpw): bypasses ACLs. */
+  rootDN?: string;
+  rootPassword?: string;
+  logger?: { warn(o: object, m?: string): void; info(o: object, m?: string): void; debug(o: object, m?: string): void };
+}
+
+/** Something run inside each write transaction (e.g. the DNS serial bump), with the entry before and after. */
+export type WriteHook = (tx: WriteTransaction, change: { kind: ChangeRecord['kind']; before?: StoredEntry; after?: StoredEntry }) => void;
+
+/** The identity used by ispd itself (DNS zone loading, provisioning): bypasses ACLs. */
+export const SYSTEM_IDENTITY: Identity = { dn: 'cn=ispd-internal', dnNorm: '\u0000system' };
+export const SYSTEM_CONTEXT: OperationContext = { identity: SYSTEM_IDENTITY, peer: 'internal', secure: true };
+
+const ANONYMOUS: Identity = { dn: '', dnNorm: '' };
+
+export class DirectoryService extends EventEmitter implements Directory {
+  readonly backend: Backend;
+  readonly schema: Schema;
+  readonly dn: DNNormalizer;
+  readonly names: AttributeNames;
+  readonly acl: AccessControl;
+  readonly baseNorm: string;
+  readonly namingContexts: string[];
+  private readonly indexed: Set<string>;
+  private readonly options: DirectoryOptions;
+  private readonly hooks: WriteHook[] = [];
+  private readonly filterCache = new Map<string, { test: EntryTest; plan: ReturnType<typeof planCandidates> }>();
+  private readonly userPassword: AttributeType;
+  private readonly objectClassAt: AttributeType;
+  private readonly rootNorm: string;
+
+  constructor(options: DirectoryOptions) {
+    super();
+    this.setMaxListeners(100);
+    this.options = options;
+    this.backend = options.backend;
+    this.schema = options.schema;
+    this.dn = new DNNormalizer(options.schema);
+    this.names = new AttributeNames(options.schema);
+    this.baseNorm = this.dn.normalize(options.baseDN);
+    this.namingContexts = [options.baseDN];
+    const adminsNorm = this.dn.normalize(options.adminsDN ?? `ou=admins,${options.baseDN}`);
+    this.acl = options.acl ?? new AccessControl([], adminsNorm, this.baseNorm);
+    this.rootNorm = options.rootDN ? this.dn.normalize(options.rootDN) : '\u0000none';
+    this.acl.rootNorm = this.rootNorm;
+    this.indexed = new Set(
+      options.indexedAttributes.map((a) => {
+        const at = options.schema.attributeType(a);
+        if (!at) throw new Error(`indexed attribute ${a} is not in the schema`);
+        return at.key;
+      }),
+    );
+    this.userPassword = options.schema.attributeType('userPassword')!;
+    this.objectClassAt = options.schema.attributeType('objectClass')!;
+  }
+
+  /** Registers a hook run inside every write transaction. */
+  addWriteHook(hook: WriteHook): void {
+    this.hooks.push(hook);
+  }
+
+  /** Index terms of an entry for the backend. */
+  indexTerms(attrs: AttributeMap): IndexTerm[] {
+    const terms: IndexTerm[] = [];
+    for (const [name, values] of Object.entries(attrs)) {
+      const at = keyOfStoredName(this.schema, name);
+      if (!at || !this.indexed.has(at.key)) continue;
+      for (const v of values) {
+        const norm = this.schema.normalizeValue(at, v);
+        if (norm !== null) terms.push({ attr: at.key, value: norm });
+      }
+    }
+    return terms;
+  }
+
+  private requester(ctx: OperationContext): Requester & { system: boolean } {
+    return { dnNorm: ctx.identity.dnNorm, system: ctx.identity.dnNorm === SYSTEM_IDENTITY.dnNorm };
+  }
+
+  private can(ctx: OperationContext, entryNorm: string, at: AttributeType | string, need: Parameters<AccessControl['can']>[3]): boolean {
+    const r = this.requester(ctx);
+    if (r.system) return true;
+    return this.acl.can(r, entryNorm, typeof at === 'string' ? at : at.key, need);
+  }
+
+  private isPrivileged(ctx: OperationContext): boolean {
+    const r = this.requester(ctx);
+    return r.system || r.dnNorm === this.rootNorm || this.acl.isAdmin(r);
+  }
+
+  /** Resolves a DN to its stored entry or throws noSuchObject with the deepest existing ancestor as matchedDN. */
+  resolve(dnNorm: string, what = 'entry'): StoredEntry {
+    const e = this.backend.getByDnNorm(dnNorm);
+    if (e) return e;
+    throw DirectoryError.of('noSuchObject', `no such ${what}`, this.matchedDN(dnNorm));
+  }
+
+  private matchedDN(dnNorm: string): string {
+    let p = parentOfNormalized(dnNorm);
+    while (p !== '') {
+      const e = this.backend.getByDnNorm(p);
+      if (e) return e.dn;
+      p = parentOfNormalized(p);
+    }
+    return '';
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Search
+
+  search(req: SearchRequest, ctx: OperationContext): SearchOutcome {
+    const baseNorm = this.dn.normalize(req.base);
+    if (baseNorm === this.dn.normalize(SUBSCHEMA_DN)) return this.searchSubschema(req);
+    const base = this.resolve(baseNorm);
+    const requester = this.requester(ctx);
+    const privileged = this.isPrivileged(ctx);
+    const canUse = (at: AttributeType) => requester.system || this.acl.can(requester, '', at.key, 'search') || this.acl.can(requester, baseNorm, at.key, 'search');
+    const key = `${ctx.identity.dnNorm}\u0000${filterToString(req.filter)}`;
+    let compiled = this.filterCache.get(key);
+    if (!compiled) {
+      compiled = {
+        test: compileFilter(req.filter, this.schema, this.names, canUse),
+        plan: planCandidates(req.filter, this.schema, this.names, this.indexed),
+      };
+      if (this.filterCache.size > 10_000) this.filterCache.clear();
+      this.filterCache.set(key, compiled);
+    }
+    const { test, plan } = compiled;
+    const selection = parseSelection(this.schema, req.attributes);
+
+    const serverSizeLimit = privileged || req.paged ? 0 : this.options.sizeLimit;
+    const sizeLimit = req.sizeLimit > 0 && serverSizeLimit > 0 ? Math.min(req.sizeLimit, serverSizeLimit) : req.sizeLimit || serverSizeLimit;
+    const timeLimitS = req.timeLimit > 0 && !privileged && this.options.timeLimit > 0 ? Math.min(req.timeLimit, this.options.timeLimit) : req.timeLimit || (privileged ? 0 : this.options.timeLimit);
+    const deadline = timeLimitS > 0 ? Date.now() + timeLimitS * 1000 : Infinity;
+
+    let afterId = 0;
+    if (req.paged && req.paged.cookie) {
+      const n = Number(req.paged.cookie);
+      if (!Number.isInteger(n) || n < 0) throw DirectoryError.of('unwillingToPerform', 'paged results cookie is invalid');
+      afterId = n;
+    }
+    const pageSize = req.paged && req.paged.size > 0 ? req.paged.size : 0;
+
+    let result: { code: number; message: string; pagedCookie?: string } = { code: ResultCode.success, message: '' };
+    const self = this;
+    function* run(): Generator<Entry> {
+      let sent = 0;
+      let examined = 0;
+      let lastId = afterId;
+      const rows = self.backend.search({ base, scope: req.scope, candidates: plan, afterId: afterId || undefined });
+      for (const row of rows) {
+        if (ctx.signal?.aborted) {
+          result = { code: ResultCode.cancelled, message: 'abandoned' };
+          return;
+        }
+        if ((++examined & 63) === 0 && Date.now() > deadline) {
+          result = { code: ResultCode.timeLimitExceeded, message: 'time limit exceeded' };
+          return;
+        }
+        if (test(row.attrs, row.dnNorm) !== true) continue;
+        if (!requester.system && !self.acl.can(requester, row.dnNorm, ENTRY, 'read')) continue;
+        if (pageSize && sent === pageSize) {
+          // There is at least one more match: hand back a cookie to continue after the last one sent.
+          result = { code: ResultCode.success, message: '', pagedCookie: String(lastId) };
+          return;
+        }
+        if (sizeLimit > 0 && sent === sizeLimit) {
+          result = { code: ResultCode.sizeLimitExceeded, message: 'size limit exceeded' };
+          return;
+        }
+        sent++;
+        lastId = row.id;
+        yield self.present(row, selection, req.typesOnly, ctx);
+      }
+      if (req.paged) result = { code: ResultCode.success, message: '', pagedCookie: '' };
+    }
+    return { entries: run(), done: () => result };
+  }
+
+  /** Builds the entry a requester sees: selected attributes it may read, computed operational attributes. */
+  present(row: StoredEntry, selection: ReturnType<typeof parseSelection>, typesOnly: boolean, ctx: OperationContext): Entry {
+    const requester = this.requester(ctx);
+    const attributes: Record<string, string[]> = {};
+    if (!selection.none) {
+      for (const [name, values] of Object.entries(row.attrs)) {
+        const at = keyOfStoredName(this.schema, name);
+        if (!at || !selects(this.schema, selection, at)) continue;
+        if (!requester.system && !this.acl.can(requester, row.dnNorm, at.key, 'read')) continue;
+        attributes[name] = typesOnly ? [] : values;
+      }
+      if (selection.allOperational || selection.explicit.length) {
+        for (const name of COMPUTED_OPERATIONAL) {
+          const at = this.schema.attributeType(name);
+          if (!at || !selects(this.schema, selection, at)) continue;
+          const v = name === 'hasSubordinates' ? (this.backend.hasChildren(row.id) ? 'TRUE' : 'FALSE') : name === 'subschemaSubentry' ? SUBSCHEMA_DN : row.dn;
+          attributes[name] = typesOnly ? [] : [v];
+        }
+      }
+    }
+    return { dn: row.dn, attributes };
+  }
+
+  private searchSubschema(req: SearchRequest): SearchOutcome {
+    if (req.scope !== 'base') return { entries: [], done: () => ({ code: 0, message: '' }) };
+    const s = this.schema;
+    const attrs: AttributeMap = {
+      objectClass: ['top', 'subentry', 'subschema', 'extensibleObject'],
+      cn: ['Subschema'],
+      attributeTypes: [...s.attributeTypes()].map((a) => a.definition),
+      objectClasses: [...s.objectClasses()].map((o) => o.definition),
+      matchingRules: s.matchingRuleDefinitions(),
+      ldapSyntaxes: s.syntaxDefinitions(),
+      structuralObjectClass: ['subentry'],
+      entryDN: [SUBSCHEMA_DN],
+      subschemaSubentry: [SUBSCHEMA_DN],
+    };
+    const row: StoredEntry = { id: 0, parentId: null, dn: SUBSCHEMA_DN, dnNorm: this.dn.normalize(SUBSCHEMA_DN), attrs };
+    const test = compileFilter(req.filter, s, this.names);
+    const sel = parseSelection(s, req.attributes);
+    const entries: Entry[] = [];
+    if (test(attrs, row.dnNorm) === true) {
+      const out: Record<string, string[]> = {};
+      for (const [name, values] of Object.entries(attrs)) {
+        const at = s.attributeType(name);
+        // The schema attributes are operational (like slapd, they come with '+' or by name).
+        if (at && selects(s, sel, at)) out[name] = req.typesOnly ? [] : values;
+      }
+      entries.push({ dn: SUBSCHEMA_DN, attributes: out });
+    }
+    return { entries, done: () => ({ code: 0, message: '' }) };
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Compare and bind
+
+  compare(dn: string, attribute: string, value: string, ctx: OperationContext): boolean {
+    const dnNorm = this.dn.normalize(dn);
+    const entry = this.resolve(dnNorm);
+    const at = this.schema.attributeType(splitDescription(attribute).type);
+    if (!at) throw DirectoryError.of('undefinedAttributeType', `${attribute}: attribute type undefined`);
+    if (!this.can(ctx, dnNorm, at, 'compare')) throw DirectoryError.of('insufficientAccessRights', `no compare access to ${at.name}`);
+    if (!at.equality) throw DirectoryError.of('inappropriateMatching', `${at.name} has no equality matching rule`);
+    const want = at.equality.normalize(value);
+    if (want === null) throw DirectoryError.of('invalidAttributeSyntax', `value is not valid for ${at.name}`);
+    let present = false;
+    for (const name of this.names.namesOf(at)) {
+      const vs = entry.attrs[name];
+      if (!vs) continue;
+      present = true;
+      for (const v of vs) if (at.equality.normalize(v) === want) return true;
+    }
+    if (!present) throw DirectoryError.of('noSuchAttribute', `${at.name} not present`);
+    return false;
+  }
+
+  async bind(dn: string, password: string, ctx: OperationContext): Promise<Identity> {
+    if (dn === '' && password === '') {
+      if (this.options.allowAnonymous === false) throw DirectoryError.of('inappropriateAuthentication', 'anonymous bind disallowed');
+      return ANONYMOUS;
+    }
+    if (password === '') throw DirectoryError.of('unwillingToPerform', 'unauthenticated bind (DN with no password) disallowed');
+    let dnNorm: string;
+    try {
+      dnNorm = this.dn.normalize(dn);
+    } catch {
+      // Like a wrong password: a malformed DN tells the client nothing more.
+      throw DirectoryError.of('invalidCredentials', 'invalid credentials');
+    }
+    const throttle = this.options.throttle;
+    if (throttle && throttle.check(dnNorm, ctx.peer).refused) {
+      this.emit('bindFailure', 'throttled');
+      throw DirectoryError.of('invalidCredentials', 'invalid credentials');
+    }
+    if (dnNorm === this.rootNorm && this.options.rootPassword !== undefined) {
+      if (await verifyPassword(this.options.rootPassword, password)) return { dn, dnNorm };
+      throttle?.recordFailure(dnNorm, ctx.peer);
+      this.emit('bindFailure', 'wrong-password');
+      throw DirectoryError.of('invalidCredentials', 'invalid credentials');
+    }
+    const entry = this.backend.getByDnNorm(dnNorm);
+    const stored = entry ? entry.attrs[this.userPassword.name] ?? [] : [];
+    const anonymous = { dnNorm: '' };
+    let ok = false;
+    let matched: string | undefined;
+    if (entry && this.acl.can(anonymous, dnNorm, this.userPassword.key, 'auth')) {
+      for (const value of stored) {
+        if (await verifyPassword(value, password)) {
+          ok = true;
+          matched = value;
+          break;
+        }
+      }
+    }
+    if (!ok) {
+      throttle?.recordFailure(dnNorm, ctx.peer);
+      this.emit('bindFailure', entry ? 'wrong-password' : 'no-such-entry');
+      throw DirectoryError.of('invalidCredentials', 'invalid credentials');
+    }
+    throttle?.recordSuccess(dnNorm, ctx.peer);
+    if (this.options.rehashOnBind && matched && entry) await this.rehash(entry, matched, password);
+    return { dn: entry!.dn, dnNorm };
+  }
+
+  private async rehash(entry: StoredEntry, old: string, password: string): Promise<void> {
+    const scheme = this.options.passwordScheme ?? '{SSHA512}';
+    if (old.toUpperCase().startsWith(scheme.toUpperCase())) return;
+    const fresh = await hashPassword(password, scheme);
+    this.backend.write((tx) => {
+      const cur = tx.getByDnNorm(entry.dnNorm);
+      if (!cur) return;
+      const attrs = { ...cur.attrs };
+      attrs[this.userPassword.name] = (attrs[this.userPassword.name] ?? []).map((v) => (v === old ? fresh : v));
+      tx.update({ id: cur.id, attrs, index: this.indexTerms(attrs) });
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Writes
+
+  /** Canonicalizes client attributes: schema names, merged duplicates, duplicate values rejected. */
+  private canonicalAttrs(input: Record<string, string[]>, relaxed: boolean): AttributeMap {
+    const out: AttributeMap = {};
+    const seen = new Map<string, Set<string>>();
+    for (const [desc, values] of Object.entries(input)) {
+      let name: string;
+      let at: AttributeType | undefined;
+      try {
+        ({ at, name } = canonicalName(this.schema, desc));
+      } catch (e) {
+        if (!relaxed) throw e;
+        name = desc;
+      }
+      const list = (out[name] ??= []);
+      const norms = seen.get(name) ?? new Set<string>();
+      seen.set(name, norms);
+      for (const v of values) {
+        const n = at ? this.schema.normalizeValue(at, v) ?? v : v;
+        if (norms.has(n)) {
+          if (relaxed) continue;
+          throw DirectoryError.of('attributeOrValueExists', `${name}: value #${list.length} provided more than once`);
+        }
+        norms.add(n);
+        list.push(v);
+      }
+      if (list.length === 0) delete out[name];
+    }
+    return out;
+  }
+
+  private async hashPasswords(attrs: AttributeMap): Promise<void> {
+    for (const name of Object.keys(attrs)) {
+      const at = keyOfStoredName(this.schema, name);
+      if (!at || !this.schema.isSubtype(at, this.userPassword)) continue;
+      attrs[name] = await Promise.all(attrs[name].map((v) => (isHashed(v) ? v : hashPassword(v, this.options.passwordScheme))));
+    }
+  }
+
+  private operationalOnCreate(attrs: AttributeMap, ctx: OperationContext, keepExisting: boolean): void {
+    const now = generalizedTime();
+    const who = ctx.identity.dnNorm === SYSTEM_IDENTITY.dnNorm ? '' : ctx.identity.dn;
+    const set = (name: string, v: string) => {
+      if (!keepExisting || !attrs[name]) attrs[name] = [v];
+    };
+    set('structuralObjectClass', this.structuralClass(attrs) ?? 'top');
+    set('entryUUID', randomUUID());
+    set('creatorsName', who);
+    set('createTimestamp', now);
+    set('entryCSN', csn());
+    set('modifiersName', who);
+    set('modifyTimestamp', now);
+  }
+
+  private structuralClass(attrs: AttributeMap): string | undefined {
+    const ocs = (attrs.objectClass ?? []).map((n) => this.schema.objectClass(n)).filter((o) => o && o.kind === 'STRUCTURAL');
+    // the most specific: the one whose closure contains every other structural class
+    for (const oc of ocs) {
+      const closure = this.schema.classClosure(oc!);
+      if (ocs.every((o) => closure.includes(o!))) return oc!.name;
+    }
+    return ocs[0]?.name;
+  }
+
+  /** Rejects client-supplied NO-USER-MODIFICATION attributes (constraintViolation, as slapd does). */
+  private rejectNoUserMod(attrs: AttributeMap | Modification[]): void {
+    const names = Array.isArray(attrs) ? attrs.map((m) => m.attribute) : Object.keys(attrs);
+    for (const n of names) {
+      const at = this.schema.attributeType(splitDescription(n).type);
+      if (at && at.noUserModification) throw DirectoryError.of('constraintViolation', `${at.name}: no user modification allowed`);
+    }
+  }
+
+  /**
+   * Checks and completes a new entry (DN rules, canonical names, RDN values, schema, operational
+   * attributes) without storing it: the shared first half of add and of import.
+   */
+  prepareEntry(dn: string, input: Record<string, string[]>, ctx: OperationContext, opts: { relaxed?: boolean; keepOperational?: boolean } = {}): { dn: string; dnNorm: string; parentDnNorm: string | null; attrs: AttributeMap } {
+    const rdns = parseDN(dn);
+    if (rdns.length === 0) throw DirectoryError.of('entryAlreadyExists', 'root DSE already exists');
+    const dnNorm = this.dn.normalizeRDNs(rdns);
+    if (!opts.keepOperational) this.rejectNoUserMod(input);
+    const attrs = this.canonicalAttrs(input, !!opts.relaxed);
+    this.addRdnValues(rdns[0], attrs, !!opts.relaxed);
+    if (!opts.relaxed) checkEntry(this.schema, attrs, this.names);
+    this.operationalOnCreate(attrs, ctx, !!opts.keepOperational);
+    const parentDnNorm = parentOfNormalized(dnNorm);
+    return { dn: formatDN(rdns), dnNorm, parentDnNorm: parentDnNorm === '' ? null : parentDnNorm, attrs };
+  }
+
+  async add(dn: string, input: Record<string, string[]>, ctx: OperationContext): Promise<void> {
+    const prepared = this.prepareEntry(dn, input, ctx);
+    const { dnNorm, attrs } = prepared;
+    const parentNorm = prepared.parentDnNorm ?? '';
+    for (const name of Object.keys(attrs)) {
+      const at = keyOfStoredName(this.schema, name);
+      if (at && at.noUserModification) continue;
+      if (!this.can(ctx, dnNorm, at ? at.key : name.toLowerCase(), 'write')) throw DirectoryError.of('insufficientAccessRights', `no write access to ${name}`);
+    }
+    if (!this.can(ctx, dnNorm, ENTRY, 'write')) throw DirectoryError.of('insufficientAccessRights', 'no write access to entry');
+    await this.hashPasswords(attrs);
+    const userDn = prepared.dn;
+    const committed = this.backend.write((tx) => {
+      if (tx.getByDnNorm(dnNorm)) throw DirectoryError.of('entryAlreadyExists', 'already exists');
+      let parentId: number | null = null;
+      if (parentNorm !== '') {
+        const parent = tx.getByDnNorm(parentNorm);
+        if (!parent) throw DirectoryError.of('noSuchObject', 'parent does not exist', this.matchedDN(dnNorm));
+        parentId = parent.id;
+      } else if (dnNorm !== this.baseNorm) {
+        throw DirectoryError.of('noSuchObject', 'no global superior knowledge');
+      }
+      const id = tx.add({ parentId, dn: userDn, dnNorm, attrs, index: this.indexTerms(attrs) });
+      const after: StoredEntry = { id, parentId, dn: userDn, dnNorm, attrs };
+      for (const h of this.hooks) h(tx, { kind: 'add', after });
+      return after;
+    });
+    this.emit('committed', { kind: 'add', dnNorm: committed.dnNorm });
+  }
+
+  /** The RDN's values must be in the entry (slapd adds them on slapadd/ldapadd when absent). */
+  private addRdnValues(rdn: RDN, attrs: AttributeMap, relaxed: boolean): void {
+    for (const ava of rdn) {
+      let name: string;
+      let at: AttributeType | undefined;
+      try {
+        ({ at, name } = canonicalName(this.schema, ava.type));
+      } catch (e) {
+        if (!relaxed) throw DirectoryError.of('namingViolation', `naming attribute ${ava.type} is undefined`);
+        name = ava.type;
+      }
+      const list = (attrs[name] ??= []);
+      const want = at ? this.schema.normalizeValue(at, ava.value) : ava.value;
+      if (!list.some((v) => (at ? this.schema.normalizeValue(at, v) : v) === want)) list.push(ava.value);
+    }
+  }
+
+  async modify(dn: string, changes: Modification[], ctx: OperationContext): Promise<void> {
+    const dnNorm = this.dn.normalize(dn);
+    this.rejectNoUserMod(changes);
+    // Hash clear-text passwords before entering the (synchronous) transaction.
+    const prepared: Array<Modification & { at: AttributeType; name: string }> = [];
+    for (const m of changes) {
+      const { at, name } = canonicalName(this.schema, m.attribute);
+      let values = m.values;
+      if (this.schema.isSubtype(at, this.userPassword) && (m.operation === 'add' || m.operation === 'replace')) {
+        values = await Promise.all(values.map((v) => (isHashed(v) ? v : hashPassword(v, this.options.passwordScheme))));
+      }
+      if (!this.can(ctx, dnNorm, at, 'write')) throw DirectoryError.of('insufficientAccessRights', `no write access to ${at.name}`);
+      prepared.push({ ...m, values, at, name });
+    }
+    this.backend.write((tx) => {
+      const before = tx.getByDnNorm(dnNorm);
+      if (!before) throw DirectoryError.of('noSuchObject', 'no such entry', this.matchedDN(dnNorm));
+      const attrs: AttributeMap = {};
+      for (const [k, v] of Object.entries(before.attrs)) attrs[k] = v.slice();
+      for (const m of prepared) applyModification(this.schema, attrs, m);
+      const rdn = parseDN(before.dn)[0];
+      for (const ava of rdn) {
+        const at = this.schema.attributeType(ava.type);
+        if (!at) continue;
+        const want = this.schema.normalizeValue(at, ava.value);
+        if (!(attrs[at.name] ?? []).some((v) => this.schema.normalizeValue(at, v) === want)) {
+          throw DirectoryError.of('notAllowedOnRDN', `value of naming attribute '${at.name}' is not present in entry`);
+        }
+      }
+      checkEntry(this.schema, attrs, this.names);
+      attrs.modifiersName = [ctx.identity.dnNorm === SYSTEM_IDENTITY.dnNorm ? '' : ctx.identity.dn];
+      attrs.modifyTimestamp = [generalizedTime()];
+      attrs.entryCSN = [csn()];
+      tx.update({ id: before.id, attrs, index: this.indexTerms(attrs) });
+      const after = { ...before, attrs };
+      for (const h of this.hooks) h(tx, { kind: 'modify', before, after });
+    });
+    this.emit('committed', { kind: 'modify', dnNorm });
+  }
+
+  async delete(dn: string, ctx: OperationContext): Promise<void> {
+    const dnNorm = this.dn.normalize(dn);
+    if (!this.can(ctx, dnNorm, ENTRY, 'write')) {
+      this.resolve(dnNorm);
+      throw DirectoryError.of('insufficientAccessRights', 'no write access to entry');
+    }
+    this.backend.write((tx) => {
+      const before = tx.getByDnNorm(dnNorm);
+      if (!before) throw DirectoryError.of('noSuchObject', 'no such entry', this.matchedDN(dnNorm));
+      if (tx.hasChildren(before.id)) throw DirectoryError.of('notAllowedOnNonLeaf', 'subordinate objects must be deleted first');
+      tx.remove(before.id);
+      for (const h of this.hooks) h(tx, { kind: 'delete', before });
+    });
+    this.emit('committed', { kind: 'delete', dnNorm });
+  }
+
+  async modifyDN(dn: string, newRdnText: string, deleteOldRdn: boolean, newSuperior: string | undefined, ctx: OperationContext): Promise<void> {
+    const oldRdns = parseDN(dn);
+    const dnNorm = this.dn.normalizeRDNs(oldRdns);
+    const newRdn = parseDN(newRdnText);
+    if (newRdn.length !== 1) throw DirectoryError.of('invalidDNSyntax', 'new RDN must be one RDN');
+    const superiorRdns = newSuperior !== undefined ? parseDN(newSuperior) : oldRdns.slice(1);
+    const newRdns = [newRdn[0], ...superiorRdns];
+    const newNorm = this.dn.normalizeRDNs(newRdns);
+    const newParentNorm = this.dn.normalizeRDNs(superiorRdns);
+    if (!this.can(ctx, dnNorm, ENTRY, 'write') || !this.can(ctx, newNorm, ENTRY, 'write')) {
+      this.resolve(dnNorm);
+      throw DirectoryError.of('insufficientAccessRights', 'no write access to entry');
+    }
+    this.backend.write((tx) => {
+      const before = tx.getByDnNorm(dnNorm);
+      if (!before) throw DirectoryError.of('noSuchObject', 'no such entry', this.matchedDN(dnNorm));
+      if (newNorm !== dnNorm && tx.getByDnNorm(newNorm)) throw DirectoryError.of('entryAlreadyExists', 'already exists');
+      let newParentId = before.parentId;
+      if (newSuperior !== undefined) {
+        const parent = newParentNorm === '' ? undefined : tx.getByDnNorm(newParentNorm);
+        if (!parent) throw DirectoryError.of('noSuchObject', 'new superior does not exist', this.matchedDN(newNorm));
+        if (newParentNorm === dnNorm || newParentNorm.endsWith(',' + dnNorm)) throw DirectoryError.of('unwillingToPerform', 'cannot move an entry below itself');
+        newParentId = parent.id;
+      }
+      const attrs: AttributeMap = {};
+      for (const [k, v] of Object.entries(before.attrs)) attrs[k] = v.slice();
+      if (deleteOldRdn) {
+        for (const ava of oldRdns[0]) {
+          const at = this.schema.attributeType(ava.type);
+          if (!at) continue;
+          const want = this.schema.normalizeValue(at, ava.value);
+          const stillNamed = newRdn[0].some((n) => this.schema.attributeType(n.type) === at && this.schema.normalizeValue(at, n.value) === want);
+          if (stillNamed) continue;
+          if (at.noUserModification) continue;
+          attrs[at.name] = (attrs[at.name] ?? []).filter((v) => this.schema.normalizeValue(at, v) !== want);
+          if (attrs[at.name].length === 0) delete attrs[at.name];
+        }
+      }
+      this.addRdnValues(newRdn[0], attrs, false);
+      checkEntry(this.schema, attrs, this.names);
+      attrs.modifiersName = [ctx.identity.dnNorm === SYSTEM_IDENTITY.dnNorm ? '' : ctx.identity.dn];
+      attrs.modifyTimestamp = [generalizedTime()];
+      attrs.entryCSN = [csn()];
+      const newDn = formatRDN(newRdn[0]) + (superiorRdns.length ? ',' + (newSuperior !== undefined ? formatDN(superiorRdns) : before.dn.slice(before.dn.indexOf(',') + 1)) : '');
+      tx.move({ id: before.id, newParentId, newDn, newDnNorm: newNorm, attrs, index: this.indexTerms(attrs) }, before.dnNorm, before.dn);
+      const after: StoredEntry = { id: before.id, parentId: newParentId, dn: newDn, dnNorm: newNorm, attrs };
+      for (const h of this.hooks) h(tx, { kind: 'rename', before, after });
+    });
+    this.emit('committed', { kind: 'rename', dnNorm: newNorm, oldDnNorm: dnNorm });
+  }
+
+  /** RFC 3062 Password Modify. Returns the generated password when none was given. */
+  async passwordModify(userDn: string | undefined, oldPassword: string | undefined, newPassword: string | undefined, ctx: OperationContext): Promise<string | undefined> {
+    const targetDn = userDn ?? ctx.identity.dn;
+    if (!targetDn) throw DirectoryError.of('unwillingToPerform', 'password modify requires a user or an authenticated session');
+    const dnNorm = this.dn.normalize(targetDn);
+    const entry = this.resolve(dnNorm);
+    if (!this.can(ctx, dnNorm, this.userPassword, 'write')) throw DirectoryError.of('insufficientAccessRights', 'no write access to userPassword');
+    if (oldPassword !== undefined) {
+      let ok = false;
+      for (const v of entry.attrs[this.userPassword.name] ?? []) if (await verifyPassword(v, oldPassword)) ok = true;
+      if (!ok) throw DirectoryError.of('unwillingToPerform', 'old password does not match');
+    } else if (ctx.identity.dnNorm === dnNorm && !this.isPrivileged(ctx)) {
+      // slapd lets a user change its own password without the old one only through ACLs; we follow it.
+    }
+    const generated = newPassword === undefined ? randomBytes(12).toString('base64url') : undefined;
+    await this.modify(entry.dn, [{ operation: 'replace', attribute: this.userPassword.name, values: [newPassword ?? generated!] }], ctx);
+    return generated;
+  }
+
+  /** Whether an entry exists (used by provisioning and DNS). */
+  exists(dn: string): boolean {
+    return !!this.backend.getByDnNorm(this.dn.normalize(dn));
+  }
+}
+
+/** Applies one modification to a working copy of the attributes, with slapd's result codes. */
+export function applyModification(schema: Schema, attrs: AttributeMap, m: Modification & { at: AttributeType; name: string }): void {
+  const { at, name } = m;
+  const norm = (v: string) => schema.normalizeValue(at, v) ?? v;
+  const current = attrs[name] ?? [];
+  switch (m.operation) {
+    case 'add': {
+      if (m.values.length === 0) throw DirectoryError.of('protocolError', `${name}: no values to add`);
+      const have = new Set(current.map(norm));
+      for (const v of m.values) {
+        const n = norm(v);
+        if (have.has(n)) throw DirectoryError.of('attributeOrValueExists', `modify/add: ${name}: value #0 already exists`);
+        have.add(n);
+        current.push(v);
+      }
+      attrs[name] = current;
+      break;
+    }
+    case 'delete': {
+      if (!attrs[name]) throw DirectoryError.of('noSuchAttribute', `modify/delete: ${name}: no such attribute`);
+      if (m.values.length === 0) {
+        delete attrs[name];
+        break;
+      }
+      let left = current;
+      for (const v of m.values) {
+        const n = norm(v);
+        const next = left.filter((x) => norm(x) !== n);
+        if (next.length === left.length) throw DirectoryError.of('noSuchAttribute', `modify/delete: ${name}: no such value`);
+        left = next;
+      }
+      if (left.length) attrs[name] = left;
+      else delete attrs[name];
+      break;
+    }
+    case 'replace': {
+      if (m.values.length === 0) delete attrs[name];
+      else {
+        const seen = new Set<string>();
+        for (const v of m.values) {
+          const n = norm(v);
+          if (seen.has(n)) throw DirectoryError.of('attributeOrValueExists', `modify/replace: ${name}: duplicate value`);
+          seen.add(n);
+        }
+        attrs[name] = m.values.slice();
+      }
+      break;
+    }
+    case 'increment': {
+      if (!attrs[name]) throw DirectoryError.of('noSuchAttribute', `modify/increment: ${name}: no such attribute`);
+      if (at.equality?.name !== 'integerMatch') throw DirectoryError.of('constraintViolation', `modify/increment: ${name}: increment not supported for this type`);
+      if (m.values.length !== 1 || !/^-?\d+$/.test(m.values[0].trim())) throw DirectoryError.of('invalidAttributeSyntax', `modify/increment: ${name}: invalid increment value`);
+      const by = BigInt(m.values[0].trim());
+      attrs[name] = current.map((v) => (BigInt(v.trim()) + by).toString());
+      break;
+    }
+  }
+}
+
+let csnCounter = 0;
+/** An entryCSN in slapd's format: GeneralizedTime with microseconds, a change count, server id, modifier. */
+function csn(): string {
+  const d = new Date();
+  const t = generalizedTime(d).slice(0, 14);
+  const micro = String(d.getUTCMilliseconds() * 1000).padStart(6, '0');
+  csnCounter = (csnCounter + 1) & 0xffffff;
+  return `${t}.${micro}Z#${csnCounter.toString(16).padStart(6, '0')}#000#000000`;
+}
+
+export function createDirectory(options: DirectoryOptions): DirectoryService {
+  return new DirectoryService(options);
+}
+
+export { isOperational };
