@@ -77,6 +77,20 @@ describe('interop: ldapsearch (ldap-utils)', function () {
     assert.deepEqual(entries[0].attributes.get('mailroutingaddress'), ['john@example.com']);
   });
 
+  it('a filter on an attribute type matches its subtypes (mailAlias SUP mailLocalAddress)', async () => {
+    const result = await ldapsearch('-LLL', '-b', 'o=ispman', '(mailLocalAddress=abuse@example.com)', '1.1');
+    assert.equal(result.code, 0, describeResult(result));
+    assert.deepEqual(dnsOf(result), [normalizeDn(ALL_USERS[2])]);
+  });
+
+  it('requesting an attribute type returns its subtypes too (mailForwardingAddress SUP mailRoutingAddress)', async () => {
+    const result = await ldapsearch('-LLL', '-b', ALL_USERS[0], '-s', 'base', '(objectClass=*)', 'mailRoutingAddress');
+    assert.equal(result.code, 0, describeResult(result));
+    const attributes = parseLdif(result.stdout)[0]?.attributes;
+    assert.deepEqual(attributes?.get('mailroutingaddress'), ['john@example.com'], describeResult(result));
+    assert.deepEqual([...(attributes?.get('mailforwardingaddress') ?? [])].sort(), ['john2@elsewhere.org', 'john@elsewhere.org'], describeResult(result));
+  });
+
   it('subtree scope under the DNS branch returns the dNSZone records of a zone', async () => {
     const result = await ldapsearch('-LLL', '-b', 'dc=example,dc=com,ou=DNS,o=ispman', '(&(objectClass=dNSZone)(relativeDomainName=www))', 'aRecord', 'aAAARecord', 'pTRRecord');
     assert.equal(result.code, 0, describeResult(result));

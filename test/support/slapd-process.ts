@@ -31,6 +31,8 @@ export function slapdConfig(dir: string, extraSchema: string[] = []): string {
   return `${includes}
 pidfile ${dir}/slapd.pid
 argsfile ${dir}/slapd.args
+# Postfix tables with version = 2 bind as LDAPv2, which slapd refuses unless told
+allow bind_v2
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload pw-sha2
