@@ -2,6 +2,7 @@
 // `check-config` and the commented sample file. Loading (file → env → flags) lives in load.ts.
 import net from 'node:net';
 import YAML from 'yaml';
+import type { HashScheme } from '../auth/passwords';
 // @ldapjs/dn ships no type declarations; this is the one call used here.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { DN } = require('@ldapjs/dn') as { DN: { fromString(text: string): unknown } };
@@ -324,7 +325,8 @@ function option<T>(type: ValueType<T>, defaultValue: T, help: string, extra: { f
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export const PASSWORD_SCHEMES = ['{SSHA512}', '{SSHA256}', '{SSHA}', '{ARGON2}', '{CRYPT}'] as const;
+/** Schemes src/auth can hash new passwords with (checked against its HashScheme type). */
+export const PASSWORD_SCHEMES = ['{SSHA512}', '{SSHA256}', '{SSHA}', '{ARGON2}', '{CRYPT}'] as const satisfies readonly HashScheme[];
 
 /** Attributes indexed by default (design §4). */
 export const DEFAULT_INDEXES: readonly string[] = [
