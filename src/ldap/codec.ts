@@ -1,0 +1,293 @@
+// LDAPMessage decoding (one PDU → LdapRequest) and response encoding.
+//
+// @ldapjs/messages does the work where it is right: CompareRequest, DeleteRequest, ModifyDnRequest and
+// AbandonRequest bodies are read with their parseToPojo, and every LDAPResult-shaped response is
+// encoded with its response class. Where it is wrong we do the case ourselves, each with a test in
+// test/unit/ldap-codec.test.ts:
+// - the envelope and controls: parseToMessage builds controls with @ldapjs/controls' getControl, whose
+//   PasswordPolicyControl throws on a control without a value — the one nslcd sends with every bind;
+// - BindRequest: parseToPojo throws on SASL credentials; the answer must be authMethodNotSupported;
+// - AddRequest: parseToPojo lowercases attribute names and objectClass values;
+// - ModifyRequest: Change.fromBer throws on increment (RFC 4525);
+// - SearchRequest: the filter loses its escapes (see filter-ber.ts);
+// - SearchResultEntry: its constructor re-parses and re-formats the DN of every entry (", " becomes ","
+//   and a DN it cannot parse throws), which is both wrong and slow on the hottest path;
+// - ExtendedResponse: ExtensionResponse writes responseValue as a UTF-8 string only; Password Modify's
+//   response value is BER.
+
+import type { Entry, Filter, Modification, ModificationOp, Scope } from '../directory/types';
+import { BerCursor } from './ber-cursor';
+import { decodeFilter } from './filter-ber';
+import { asn1, messages, type LdapjsControl, type LdapjsMessage } from './ldapjs';
+import type { LdapRequest, LdapResultFields, RequestControl } from './types';
+
+/** Raised for any PDU that is not a well-formed LDAP request; the connection answers protocolError and closes. */
+export class DecodeError extends Error {
+  constructor(message: string, readonly messageId?: number) {
+    super(message);
+    this.name = 'DecodeError';
+  }
+}
+
+// protocolOp tags (RFC 4511 §4.2 … §4.12)
+const TAG = {
+  bindRequest: 0x60,
+  unbindRequest: 0x42,
+  searchRequest: 0x63,
+  modifyRequest: 0x66,
+  addRequest: 0x68,
+  delRequest: 0x4a,
+  modDNRequest: 0x6c,
+  compareRequest: 0x6e,
+  abandonRequest: 0x50,
+  extendedRequest: 0x77,
+  searchResultEntry: 0x64,
+  extendedResponse: 0x78,
+} as const;
+
+const SCOPES: Scope[] = ['base', 'one', 'sub'];
+const MOD_OPS: ModificationOp[] = ['add', 'delete', 'replace', 'increment'];
+const MAX_MESSAGE_ID = 2147483647;
+
+export function decodeRequest(pdu: Buffer): LdapRequest {
+  const cursor = new BerCursor(pdu);
+  let messageId: number | undefined;
+  try {
+    const end = cursor.enter(0x30);
+    messageId = cursor.integer();
+    if (messageId < 0 || messageId > MAX_MESSAGE_ID) throw new Error(`messageID ${messageId} out of range`);
+    const request = decodeProtocolOp(cursor, messageId);
+    if (cursor.offset < end && cursor.peek() === 0xa0) request.controls = decodeControls(cursor);
+    cursor.expectAt(end);
+    if (end !== pdu.length) throw new Error('bytes after the LDAPMessage');
+    return request;
+  } catch (err) {
+    if (err instanceof DecodeError) throw err;
+    throw new DecodeError(err instanceof Error ? err.message : String(err), messageId);
+  }
+}
+
+function decodeProtocolOp(cursor: BerCursor, messageId: number): LdapRequest {
+  const tag = cursor.peek();
+  const controls: RequestControl[] = [];
+  switch (tag) {
+    case TAG.bindRequest: {
+      const end = cursor.enter(tag);
+      const version = cursor.integer();
+      const name = cursor.string();
+      const authTag = cursor.peek();
+      let request: LdapRequest;
+      if (authTag === 0x80) {
+        request = { op: 'bind', messageId, controls, version, name, auth: { kind: 'simple', password: cursor.string(0x80) } };
+      } else if (authTag === 0xa3) {
+        const saslEnd = cursor.enter(0xa3);
+        const mechanism = cursor.string();
+        if (cursor.offset < saslEnd) cursor.bytes();
+        cursor.expectAt(saslEnd);
+        request = { op: 'bind', messageId, controls, version, name, auth: { kind: 'sasl', mechanism } };
+      } else {
+        throw new Error(`unknown bind authentication choice 0x${(authTag ?? 0).toString(16)}`);
+      }
+      cursor.expectAt(end);
+      return request;
+    }
+    case TAG.unbindRequest: {
+      cursor.skip();
+      return { op: 'unbind', messageId, controls };
+    }
+    case TAG.searchRequest: {
+      const end = cursor.enter(tag);
+      const base = cursor.string();
+      const scopeNumber = cursor.enumeration();
+      const scope = SCOPES[scopeNumber];
+      if (scope === undefined) throw new Error(`unknown search scope ${scopeNumber}`);
+      const derefAliases = cursor.enumeration();
+      const sizeLimit = cursor.integer();
+      const timeLimit = cursor.integer();
+      const typesOnly = cursor.boolean();
+      const filter: Filter = decodeFilter(cursor);
+      const attributesEnd = cursor.enter(0x30);
+      const attributes: string[] = [];
+      while (cursor.offset < attributesEnd) attributes.push(cursor.string());
+      cursor.expectAt(attributesEnd);
+      cursor.expectAt(end);
+      if (sizeLimit < 0 || timeLimit < 0) throw new Error('negative search limit');
+      return { op: 'search', messageId, controls, base, scope, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes };
+    }
+    case TAG.modifyRequest: {
+      const end = cursor.enter(tag);
+      const dn = cursor.string();
+      const changesEnd = cursor.enter(0x30);
+      const changes: Modification[] = [];
+      while (cursor.offset < changesEnd) {
+        const changeEnd = cursor.enter(0x30);
+        const opNumber = cursor.enumeration();
+        const operation = MOD_OPS[opNumber];
+        if (operation === undefined) throw new Error(`unknown modify operation ${opNumber}`);
+        const { type, values } = decodePartialAttribute(cursor);
+        cursor.expectAt(changeEnd);
+        changes.push({ operation, attribute: type, values });
+      }
+      cursor.expectAt(changesEnd);
+      cursor.expectAt(end);
+      return { op: 'modify', messageId, controls, dn, changes };
+    }
+    case TAG.addRequest: {
+      const end = cursor.enter(tag);
+      const dn = cursor.string();
+      const listEnd = cursor.enter(0x30);
+      const attributes: Record<string, string[]> = Object.create(null);
+      while (cursor.offset < listEnd) {
+        const { type, values } = decodePartialAttribute(cursor);
+        // A type repeated in one request (legal BER, odd LDAP) merges its values.
+        const existing = attributes[type];
+        if (existing) existing.push(...values);
+        else attributes[type] = values;
+      }
+      cursor.expectAt(listEnd);
+      cursor.expectAt(end);
+      return { op: 'add', messageId, controls, dn, attributes };
+    }
+    case TAG.delRequest: {
+      const { entry } = messages.DeleteRequest.parseToPojo(cursor.reader);
+      return { op: 'delete', messageId, controls, dn: entry };
+    }
+    case TAG.modDNRequest: {
+      const end = rewindAfterMeasuring(cursor, tag);
+      const pojo = messages.ModifyDnRequest.parseToPojo(cursor.reader);
+      cursor.expectAt(end);
+      const request: LdapRequest = { op: 'modifyDN', messageId, controls, dn: pojo.entry, newRdn: pojo.newRdn, deleteOldRdn: pojo.deleteOldRdn };
+      if (pojo.newSuperior !== undefined) request.newSuperior = pojo.newSuperior;
+      return request;
+    }
+    case TAG.compareRequest: {
+      const end = rewindAfterMeasuring(cursor, tag);
+      const pojo = messages.CompareRequest.parseToPojo(cursor.reader);
+      cursor.expectAt(end);
+      if (typeof pojo.value !== 'string') throw new Error('truncated compare request');
+      return { op: 'compare', messageId, controls, dn: pojo.entry, attribute: pojo.attribute, value: pojo.value };
+    }
+    case TAG.abandonRequest: {
+      const { abandonId } = messages.AbandonRequest.parseToPojo(cursor.reader);
+      if (!Number.isFinite(abandonId)) throw new Error('bad abandon request');
+      return { op: 'abandon', messageId, controls, abandonId };
+    }
+    case TAG.extendedRequest: {
+      const end = cursor.enter(tag);
+      const oid = cursor.string(0x80);
+      const request: LdapRequest = { op: 'extended', messageId, controls, oid };
+      if (cursor.offset < end && cursor.peek() === 0x81) request.value = cursor.bytes(0x81);
+      cursor.expectAt(end);
+      return request;
+    }
+    default:
+      throw new Error(`not an LDAP request: protocolOp tag 0x${(tag ?? 0).toString(16)}`);
+  }
+}
+
+/**
+ * The parseToPojo methods read the element header themselves: measure where the element ends (to
+ * check afterwards that it was consumed exactly), then step back to its tag.
+ */
+function rewindAfterMeasuring(cursor: BerCursor, tag: number): number {
+  const start = cursor.offset;
+  const end = cursor.enter(tag);
+  cursor.reader.setOffset(start);
+  return end;
+}
+
+function decodePartialAttribute(cursor: BerCursor): { type: string; values: string[] } {
+  const end = cursor.enter(0x30);
+  const type = cursor.string();
+  const values: string[] = [];
+  const setEnd = cursor.enter(0x31);
+  while (cursor.offset < setEnd) values.push(cursor.string());
+  cursor.expectAt(setEnd);
+  cursor.expectAt(end);
+  return { type, values };
+}
+
+function decodeControls(cursor: BerCursor): RequestControl[] {
+  const end = cursor.enter(0xa0);
+  const result: RequestControl[] = [];
+  while (cursor.offset < end) {
+    const controlEnd = cursor.enter(0x30);
+    const oid = cursor.string();
+    let critical = false;
+    if (cursor.offset < controlEnd && cursor.peek() === 0x01) critical = cursor.boolean();
+    const control: RequestControl = { oid, critical };
+    if (cursor.offset < controlEnd && cursor.peek() === 0x04) control.value = cursor.bytes();
+    cursor.expectAt(controlEnd);
+    result.push(control);
+  }
+  cursor.expectAt(end);
+  return result;
+}
+
+// ---- responses ----------------------------------------------------------------------------------------
+
+export type ResultKind = 'bind' | 'searchDone' | 'modify' | 'add' | 'delete' | 'modifyDN' | 'compare';
+
+const RESULT_CLASSES = {
+  bind: messages.BindResponse,
+  searchDone: messages.SearchResultDone,
+  modify: messages.ModifyResponse,
+  add: messages.AddResponse,
+  delete: messages.DeleteResponse,
+  modifyDN: messages.ModifyDnResponse,
+  compare: messages.CompareResponse,
+} as const;
+
+export function encodeResult(kind: ResultKind, messageId: number, result: LdapResultFields, controls?: LdapjsControl[]): Buffer {
+  const message: LdapjsMessage = new RESULT_CLASSES[kind]({
+    messageId,
+    status: result.code,
+    matchedDN: result.matchedDN ?? '',
+    diagnosticMessage: result.message ?? '',
+    controls: controls ?? [],
+  });
+  return message.toBer().buffer;
+}
+
+export function encodeSearchEntry(messageId: number, entry: Entry, typesOnly: boolean): Buffer {
+  const writer = new asn1.BerWriter({ size: 512 });
+  writer.startSequence();
+  writer.writeInt(messageId);
+  writer.startSequence(TAG.searchResultEntry);
+  writer.writeString(entry.dn);
+  writer.startSequence();
+  for (const name of Object.keys(entry.attributes)) {
+    writer.startSequence();
+    writer.writeString(name);
+    writer.startSequence(0x31);
+    if (!typesOnly) for (const value of entry.attributes[name]) writer.writeString(value);
+    writer.endSequence();
+    writer.endSequence();
+  }
+  writer.endSequence();
+  writer.endSequence();
+  writer.endSequence();
+  return writer.buffer;
+}
+
+export function encodeExtendedResponse(messageId: number, result: LdapResultFields, responseName?: string, responseValue?: Buffer): Buffer {
+  const writer = new asn1.BerWriter({ size: 256 });
+  writer.startSequence();
+  writer.writeInt(messageId);
+  writer.startSequence(TAG.extendedResponse);
+  writer.writeEnumeration(result.code);
+  writer.writeString(result.matchedDN ?? '');
+  writer.writeString(result.message ?? '');
+  if (responseName !== undefined) writer.writeString(responseName, 0x8a);
+  if (responseValue !== undefined) writer.writeBuffer(responseValue, 0x8b);
+  writer.endSequence();
+  writer.endSequence();
+  return writer.buffer;
+}
+
+/** RFC 4511 §4.4.1 Notice of Disconnection: an unsolicited extended response, messageID 0. */
+export const NOTICE_OF_DISCONNECTION_OID = '1.3.6.1.4.1.1466.20036';
+
+export function encodeNoticeOfDisconnection(code: number, message: string): Buffer {
+  return encodeExtendedResponse(0, { code, message }, NOTICE_OF_DISCONNECTION_OID);
+}

@@ -1,0 +1,386 @@
+// One client connection: framing, decoding, request scheduling with bounded memory, writes with
+// backpressure, abandon, StartTLS, idle tracking and shutdown. Nothing here may throw out of a socket
+// event handler: every failure ends in a log line and, at worst, this connection closing.
+
+import type * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { Identity, OperationContext } from '../directory/types';
+import { DecodeError, decodeRequest, encodeNoticeOfDisconnection } from './codec';
+import { dispatch } from './dispatch';
+import { FramingError, PduFramer } from './framing';
+import type { ServerContext } from './server-context';
+import type { LdapRequest } from './types';
+
+export const ANONYMOUS: Identity = Object.freeze({ dn: '', dnNorm: '' });
+
+const DEFAULT_MAX_OUTSTANDING = 64;
+const PROTOCOL_ERROR = 2;
+
+interface InFlight {
+  request: LdapRequest;
+  controller: AbortController;
+}
+
+/** Why an operation's signal was aborted: abandon → no response at all; disconnect → nobody to answer. */
+export type AbortReason = 'abandoned' | 'disconnected';
+
+export class Connection {
+  readonly id: number;
+  readonly peer: string;
+  identity: Identity = ANONYMOUS;
+  secure: boolean;
+  lastActivity = Date.now();
+
+  private socket: net.Socket;
+  private readonly framer: PduFramer;
+  private readonly maxOutstanding: number;
+  private readonly inFlight = new Map<number, InFlight>();
+  /** Decoded requests waiting behind a bind or StartTLS (RFC 4511 §4.2.1: nothing runs during a bind). */
+  private readonly waiting: LdapRequest[] = [];
+  private barrier = false;
+  private readPaused = false;
+  private closing = false;
+  private closed = false;
+  private shuttingDown = false;
+  private readonly drainWaiters = new Set<() => void>();
+  private readonly idleWaiters = new Set<() => void>();
+  private readonly onData = (chunk: Buffer): void => this.receive(chunk);
+  private readonly onError = (err: Error): void => this.socketError(err);
+  private readonly onClose = (): void => this.socketClosed();
+  private readonly onDrain = (): void => this.wakeDrainWaiters();
+  private readonly onEnd = (): void => this.endedByPeer();
+
+  constructor(
+    private readonly server: ServerContext,
+    socket: net.Socket,
+    options: { id: number; peer: string; secure: boolean },
+  ) {
+    this.id = options.id;
+    this.peer = options.peer;
+    this.secure = options.secure;
+    this.socket = socket;
+    this.framer = new PduFramer(server.options.limits.maxPduBytes);
+    this.maxOutstanding = server.options.limits.maxOutstandingPerConnection ?? DEFAULT_MAX_OUTSTANDING;
+    this.attach(socket);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Operations started and not finished, plus requests waiting to start. */
+  get outstanding(): number {
+    return this.inFlight.size + this.waiting.length;
+  }
+
+  /** The directory's view of who is asking, for one operation. */
+  context(signal?: AbortSignal): OperationContext {
+    const ctx: OperationContext = { identity: this.identity, peer: this.peer, secure: this.secure };
+    if (signal) ctx.signal = signal;
+    return ctx;
+  }
+
+  /** Writes one encoded PDU; false means the socket buffer is full and the caller should waitDrain(). */
+  send(pdu: Buffer): boolean {
+    if (this.closed || this.socket.destroyed) return false;
+    this.lastActivity = Date.now();
+    return this.socket.write(pdu);
+  }
+
+  /** Resolves when the socket can take more data, or when it closed. */
+  waitDrain(): Promise<void> {
+    if (this.closed || this.socket.destroyed || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.add(resolve));
+  }
+
+  cork(): void {
+    if (!this.closed) this.socket.cork();
+  }
+
+  uncork(): void {
+    if (!this.closed) this.socket.uncork();
+  }
+
+  // ---- reading and scheduling -------------------------------------------------------------------------
+
+  private attach(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    socket.on('drain', this.onDrain);
+    socket.on('end', this.onEnd);
+  }
+
+  private detach(socket: net.Socket): void {
+    socket.off('data', this.onData);
+    socket.off('error', this.onError);
+    socket.off('close', this.onClose);
+    socket.off('drain', this.onDrain);
+    socket.off('end', this.onEnd);
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closing) return;
+    this.lastActivity = Date.now();
+    this.framer.push(chunk);
+    this.pullRequests();
+  }
+
+  /** Takes complete PDUs off the framer while fewer than maxOutstanding requests are pending. */
+  private pullRequests(): void {
+    try {
+      while (!this.closing && !this.shuttingDown && this.outstanding < this.maxOutstanding) {
+        const pdu = this.framer.next();
+        if (pdu === undefined) break;
+        let request: LdapRequest;
+        try {
+          request = decodeRequest(pdu);
+        } catch (err) {
+          if (err instanceof DecodeError) {
+            this.protocolError('malformed PDU', err.message);
+            return;
+          }
+          throw err;
+        }
+        this.accept(request);
+      }
+    } catch (err) {
+      if (err instanceof FramingError) {
+        this.protocolError(err.reason === 'tooLarge' ? 'PDU too large' : 'not LDAP', err.message);
+        return;
+      }
+      this.server.logger.error({ conn: this.id, peer: this.peer, err }, 'ldap: unexpected error reading a request');
+      this.destroy('internal error');
+      return;
+    }
+    this.updateReading();
+  }
+
+  /** Pauses the socket while the pending request budget is spent (backpressure instead of memory). */
+  private updateReading(): void {
+    if (this.closed) return;
+    const shouldPause = this.shuttingDown || this.outstanding >= this.maxOutstanding;
+    if (shouldPause && !this.readPaused) {
+      this.readPaused = true;
+      this.socket.pause();
+    } else if (!shouldPause && this.readPaused) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  private accept(request: LdapRequest): void {
+    switch (request.op) {
+      case 'abandon':
+        // No response, ever (RFC 4511 §4.11); it may overtake requests waiting behind a bind.
+        this.abandon(request.abandonId);
+        return;
+      case 'unbind':
+        this.server.logger.debug({ conn: this.id, peer: this.peer }, 'ldap: unbind');
+        this.end('unbind');
+        return;
+      default:
+        this.waiting.push(request);
+        this.startWaiting();
+    }
+  }
+
+  private abandon(messageId: number): void {
+    const running = this.inFlight.get(messageId);
+    if (running) {
+      running.controller.abort('abandoned' satisfies AbortReason);
+      return;
+    }
+    const index = this.waiting.findIndex((request) => request.messageId === messageId);
+    if (index >= 0) this.waiting.splice(index, 1);
+  }
+
+  private startWaiting(): void {
+    while (!this.barrier && !this.closing && this.waiting.length > 0) {
+      const request = this.waiting.shift() as LdapRequest;
+      const exclusive = request.op === 'bind' || (request.op === 'extended' && request.oid === START_TLS_OID);
+      if (exclusive && this.inFlight.size > 0 && request.op === 'bind') {
+        // A bind waits for what is already running, so no operation sees the identity change mid-way.
+        this.waiting.unshift(request);
+        this.barrier = true;
+        void this.whenIdle().then(() => {
+          this.barrier = false;
+          this.startWaiting();
+        });
+        return;
+      }
+      if (exclusive) this.barrier = true;
+      this.run(request, exclusive);
+    }
+  }
+
+  private run(request: LdapRequest, exclusive: boolean): void {
+    const controller = new AbortController();
+    if (this.inFlight.has(request.messageId)) {
+      // A messageID still in use is a client bug; answer it anyway, but abandon targets the newest one.
+      this.server.logger.debug({ conn: this.id, messageId: request.messageId }, 'ldap: duplicate messageID in flight');
+    }
+    const entry: InFlight = { request, controller };
+    this.inFlight.set(request.messageId, entry);
+    dispatch(this.server, this, request, controller.signal)
+      .catch((err: unknown) => {
+        this.server.logger.error({ conn: this.id, peer: this.peer, op: request.op, err }, 'ldap: operation failed unexpectedly');
+      })
+      .finally(() => {
+        if (this.inFlight.get(request.messageId) === entry) this.inFlight.delete(request.messageId);
+        if (exclusive) this.barrier = false;
+        if (this.inFlight.size === 0) for (const wake of [...this.idleWaiters]) wake();
+        if (!this.closing) {
+          this.startWaiting();
+          this.pullRequests();
+        }
+      });
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.inFlight.size === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        this.idleWaiters.delete(wake);
+        resolve();
+      };
+      this.idleWaiters.add(wake);
+    });
+  }
+
+  /** Operations other than `exceptMessageId` that are running or waiting (StartTLS needs none). */
+  othersOutstanding(exceptMessageId: number): number {
+    let count = this.waiting.length;
+    for (const id of this.inFlight.keys()) if (id !== exceptMessageId) count++;
+    return count;
+  }
+
+  // ---- StartTLS -------------------------------------------------------------------------------------------
+
+  /**
+   * Called right after the StartTLS success response was written: from now on the bytes on this socket
+   * are TLS. Swapping synchronously, before the event loop turns, means the client's ClientHello can only
+   * reach the TLS socket.
+   */
+  upgradeToTls(secureContext: tls.SecureContext): void {
+    const plain = this.socket;
+    this.detach(plain);
+    if (this.framer.pendingBytes > 0) {
+      this.server.logger.warn({ conn: this.id, peer: this.peer }, 'ldap: bytes sent before the StartTLS response were dropped');
+    }
+    const secured = new tls.TLSSocket(plain, { isServer: true, secureContext });
+    // Until the handshake finishes, errors are reported as TLS failures.
+    secured.once('secure', () => this.server.logger.debug({ conn: this.id, peer: this.peer }, 'ldap: StartTLS handshake done'));
+    this.socket = secured;
+    this.secure = true;
+    this.attach(secured);
+    if (this.readPaused) secured.pause();
+  }
+
+  // ---- closing ----------------------------------------------------------------------------------------------
+
+  /** RFC 4511 §4.4.1: tell the client why, then close. The server keeps serving everyone else. */
+  protocolError(reason: string, detail: string): void {
+    if (this.closing) return;
+    this.server.logger.warn({ conn: this.id, peer: this.peer, reason, detail }, 'ldap: protocol error, disconnecting');
+    this.server.observer?.onProtocolError?.(reason);
+    try {
+      this.socket.write(encodeNoticeOfDisconnection(PROTOCOL_ERROR, `${reason}: ${detail}`));
+    } catch {
+      // the socket is already gone; closing below is all that is left to do
+    }
+    this.end(reason);
+  }
+
+  /** Graceful close: stop reading, abort what runs, flush what was written, then close. */
+  end(reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.closeReason = reason;
+    this.abortAll('disconnected');
+    this.waiting.length = 0;
+    try {
+      this.socket.end();
+    } catch {
+      // ignore: destroy below
+    }
+    // A peer that never reads would keep the socket half-open forever.
+    setTimeout(() => this.destroy(reason), 2000).unref();
+  }
+
+  destroy(reason: string): void {
+    if (!this.closing) {
+      this.closing = true;
+      this.closeReason = reason;
+    }
+    this.abortAll('disconnected');
+    this.socket.destroy();
+  }
+
+  /** Shutdown: stop taking requests, let running ones finish (within graceMs), then close. */
+  async shutdown(graceMs: number): Promise<void> {
+    this.shuttingDown = true;
+    this.waiting.length = 0;
+    this.updateReading();
+    if (this.inFlight.size > 0) {
+      await Promise.race([this.whenIdle(), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    }
+    if (this.closed) return;
+    const closedPromise = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
+    this.end('server shutdown');
+    await closedPromise;
+  }
+
+  /** Idle when nothing runs or waits and no byte moved for idleMs. */
+  isIdle(now: number, idleMs: number): boolean {
+    return !this.closing && this.outstanding === 0 && now - this.lastActivity >= idleMs;
+  }
+
+  private closeReason = '';
+
+  private abortAll(reason: AbortReason): void {
+    for (const { controller } of this.inFlight.values()) {
+      if (!controller.signal.aborted) controller.abort(reason);
+    }
+  }
+
+  private wakeDrainWaiters(): void {
+    const waiters = [...this.drainWaiters];
+    this.drainWaiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  private endedByPeer(): void {
+    // The client half-closed (or closed): there is nobody to answer. A truncated PDU left in the framer
+    // is dropped silently, as slapd does.
+    if (this.framer.pendingBytes > 0) {
+      this.server.logger.debug({ conn: this.id, peer: this.peer, bytes: this.framer.pendingBytes }, 'ldap: client closed with a partial PDU');
+    }
+    this.end(this.closeReason || 'client closed');
+  }
+
+  private socketError(err: Error & { code?: string }): void {
+    const expected = err.code === 'ECONNRESET' || err.code === 'EPIPE';
+    if (this.socket instanceof tls.TLSSocket && !expected) {
+      this.server.observer?.onProtocolError?.('tls');
+    }
+    this.server.logger[expected ? 'debug' : 'warn']({ conn: this.id, peer: this.peer, err: err.message, code: err.code }, 'ldap: socket error');
+    this.destroy(this.closeReason || `socket error ${err.code ?? err.message}`);
+  }
+
+  private socketClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.inFlight.size > 0) {
+      const ops = [...this.inFlight.values()].map(({ request }) => request.op);
+      this.server.logger.info({ conn: this.id, peer: this.peer, ops }, 'ldap: client gone with operations in flight; stopping them');
+    }
+    this.abortAll('disconnected');
+    this.wakeDrainWaiters();
+    for (const wake of [...this.idleWaiters]) wake();
+    this.server.connectionClosed(this, this.closeReason || 'client closed');
+  }
+}
+
+export const START_TLS_OID = '1.3.6.1.4.1.1466.20037';

@@ -1,0 +1,54 @@
+// Request controls: which ones we act on, which ones we tolerate, and the paged results codec.
+//
+// Controls arrive already split into {oid, critical, value} by codec.ts (not through @ldapjs/controls'
+// getControl, which throws on nslcd's value-less ppolicy control). Only the paged results control
+// changes what we do; ppolicy, deref, manageDsaIT and anything else are ignored when not critical and
+// refused with unavailableCriticalExtension when critical (RFC 4511 §4.1.11).
+
+import { controls as ldapjsControls, type LdapjsControl } from '../ldapjs';
+import type { LdapRequest, RequestControl } from '../types';
+
+export const OID = {
+  pagedResults: '1.2.840.113556.1.4.319',
+  passwordPolicy: '1.3.6.1.4.1.42.2.27.8.5.1',
+  deref: '1.3.6.1.4.1.4203.666.5.16',
+  manageDsaIT: '2.16.840.1.113730.3.4.2',
+} as const;
+
+/** Controls we implement, per operation; advertised as supportedControl in the root DSE. */
+const SUPPORTED_BY_OP: Partial<Record<LdapRequest['op'], readonly string[]>> = {
+  search: [OID.pagedResults],
+};
+
+export const SUPPORTED_CONTROLS: readonly string[] = [OID.pagedResults];
+
+/** The first critical control this operation cannot honour, if any. */
+export function unsupportedCriticalControl(request: LdapRequest): RequestControl | undefined {
+  const supported = SUPPORTED_BY_OP[request.op] ?? [];
+  return request.controls.find((control) => control.critical && !supported.includes(control.oid));
+}
+
+export function findControl(request: LdapRequest, oid: string): RequestControl | undefined {
+  return request.controls.find((control) => control.oid === oid);
+}
+
+export class ControlValueError extends Error {}
+
+/** RFC 2696 request value: SEQUENCE { size INTEGER, cookie OCTET STRING }. */
+export function decodePagedRequest(control: RequestControl): { size: number; cookie: string } {
+  if (control.value === undefined) throw new ControlValueError('paged results control without a value');
+  let parsed: { size: number; cookie: Buffer };
+  try {
+    parsed = new ldapjsControls.PagedResultsControl({ criticality: control.critical, value: control.value }).value;
+  } catch (err) {
+    throw new ControlValueError(`malformed paged results control: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!Number.isInteger(parsed.size) || parsed.size < 0) throw new ControlValueError('paged results size out of range');
+  // The cookie is one we handed out: a string from the directory, sent as its UTF-8 octets.
+  const cookie = Buffer.isBuffer(parsed.cookie) ? parsed.cookie.toString('utf8') : String(parsed.cookie ?? '');
+  return { size: parsed.size, cookie };
+}
+
+export function encodePagedResponse(cookie: string | undefined): LdapjsControl {
+  return new ldapjsControls.PagedResultsControl({ value: { size: 0, cookie: Buffer.from(cookie ?? '', 'utf8') } });
+}
