@@ -186,6 +186,11 @@ describe('interop: ldapsearch (ldap-utils)', function () {
     assert.equal(result.code, 49, describeResult(result));
   });
 
+  it('{CRYPT} DES compares the first 8 characters only, as crypt(3) does (slapd and pam agree)', async () => {
+    const result = await ldapsearch('-LLL', '-D', 'uid=alice_example_com,ou=users,ispmanDomain=example.com,o=ispman', '-w', 'alice-pw-and-more', '-b', 'o=ispman', '-s', 'base', '1.1');
+    assert.equal(result.code, 0, describeResult(result));
+  });
+
   it('a bind as a DN that does not exist also gives 49 (no user enumeration)', async () => {
     const result = await ldapsearch('-LLL', '-D', 'uid=nobody_example_com,ou=users,ispmanDomain=example.com,o=ispman', '-w', 'whatever', '-b', 'o=ispman', '-s', 'base', '1.1');
     assert.equal(result.code, 49, describeResult(result));

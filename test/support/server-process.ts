@@ -36,6 +36,8 @@ export async function startServerProcess(options: {
   startTimeoutMs: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** false: return right after spawning (the caller has its own readiness check, e.g. a socket file). */
+  waitForPort?: boolean;
 }): Promise<ServerProcess> {
   const child = spawn(options.executable, options.args, {
     env: options.env ?? process.env,
@@ -72,6 +74,7 @@ export async function startServerProcess(options: {
     clearTimeout(killTimer);
   };
 
+  if (options.waitForPort === false) return { child, output: () => captured, stop };
   try {
     await waitForTcpPort(options.host, options.port, options.startTimeoutMs, () => !exited);
   } catch (error) {
