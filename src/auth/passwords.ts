@@ -325,10 +325,10 @@ export function normalizeHashScheme(scheme: string): HashScheme {
 /**
  * An argon2id PHC string in libargon2's own layout (`m=…,t=…,p=…`, unpadded base64). node-argon2's
  * string puts p before t, which libargon2's decoder (slapd's {ARGON2}) refuses, so we format it here.
+ * Exported for the tests, which compare it with the argon2 command-line tool's output for a given salt.
  */
-async function argon2Phc(clear: Buffer): Promise<string> {
+export async function argon2Phc(clear: Buffer, salt: Buffer = randomBytes(16)): Promise<string> {
   const { memoryCost, timeCost, parallelism } = ARGON2_HASH_OPTIONS;
-  const salt = randomBytes(16);
   const hash = await argon2.hash(clear, { ...ARGON2_HASH_OPTIONS, salt, hashLength: 32, raw: true });
   const b64 = (b: Buffer): string => b.toString('base64').replace(/=+$/, '');
   return `$argon2id$v=19$m=${memoryCost},t=${timeCost},p=${parallelism}$${b64(salt)}$${b64(hash)}`;
