@@ -1,0 +1,256 @@
+// Matching rules (RFC 4517, plus the few slapd adds for its operational attributes).
+//
+// normalize() runs for every stored value that is indexed and every filter assertion, so it is on the hot
+// path: each normalizer first scans the string once and returns it unchanged when nothing needs doing, and
+// the few regular expressions are module constants (compiled once).
+//
+// String preparation is RFC 4518 simplified: whitespace characters count as SPACE, leading and trailing
+// spaces are dropped, inner runs collapse to one space, *Ignore* rules fold case (toLowerCase), and non-ASCII
+// text is NFKC-normalized. Substring rules use the same preparation for values and assertion fragments, so
+// containment can be tested on the normal forms.
+
+import type { MatchingRule, SubstringRule } from './types';
+import { isNumericOid } from './parse';
+import { SYNTAX } from './syntax';
+import { compareGeneralizedTime, parseGeneralizedTime } from './time';
+
+export type RuleUsage = 'equality' | 'ordering' | 'substr';
+
+/** What some rules need from the registry that owns them. */
+export interface RuleContext {
+  /** Name → OID (object classes first, then attribute types, then matching rules); undefined when unknown. */
+  resolveOid(name: string): string | undefined;
+  /** Normal form of a DN, or null when the string is not a DN. */
+  normalizeDN(dn: string): string | null;
+}
+
+export interface EqualityRule extends MatchingRule {
+  usage: 'equality' | 'ordering';
+  syntax: string;
+  /** Not published in cn=Subschema (slapd hides these too). */
+  hidden?: boolean;
+}
+
+export interface SubstringsRule extends SubstringRule {
+  usage: 'substr';
+  syntax: string;
+  hidden?: boolean;
+}
+
+export type AnyRule = EqualityRule | SubstringsRule;
+
+function isSpaceLike(c: number): boolean {
+  return (
+    c === 32 || (c >= 9 && c <= 13) || c === 0x85 || c === 0xa0 || c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000
+  );
+}
+
+const SPACE_RUNS = /[\s\u0085]+/g;
+
+/**
+ * Insignificant space handling. `fold` lower-cases. Returns the input itself when it is already in normal
+ * form (the common case for stored values), so no allocation happens.
+ */
+function prepare(v: string, fold: boolean): string {
+  const n = v.length;
+  let clean = n > 0;
+  let nonAscii = false;
+  let upper = false;
+  let prevSpace = true; // a leading space is not clean
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 32) {
+      if (prevSpace) {
+        clean = false;
+        break;
+      }
+      prevSpace = true;
+    } else if (c < 32 || (c > 127 && isSpaceLike(c))) {
+      clean = false;
+      break;
+    } else {
+      prevSpace = false;
+      if (c > 127) nonAscii = true;
+      else if (c >= 65 && c <= 90) upper = true;
+    }
+  }
+  if (prevSpace && n > 0) clean = false; // trailing space
+  let out = v;
+  if (!clean) {
+    out = v.replace(SPACE_RUNS, ' ').trim();
+    if (out.length === 0 && n > 0) out = ' ';
+    nonAscii = nonAscii || hasNonAscii(out);
+    upper = true; // unknown after rewriting: let toLowerCase decide
+  }
+  if (nonAscii) out = out.normalize('NFKC');
+  if (fold && (upper || nonAscii)) out = out.toLowerCase();
+  return out;
+}
+
+function hasNonAscii(v: string): boolean {
+  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) > 127) return true;
+  return false;
+}
+
+const caseIgnore = (v: string): string => prepare(v, true);
+const caseExact = (v: string): string => prepare(v, false);
+const identity = (v: string): string => v;
+
+function removeChars(v: string, a: number, b: number): string {
+  let needs = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === a || c === b) {
+      needs = true;
+      break;
+    }
+  }
+  if (!needs) return v;
+  let out = '';
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c !== a && c !== b) out += v[i];
+  }
+  return out;
+}
+
+/** Integer normal form: no leading zeros, no '+', "-0" → "0"; null when not an integer. */
+export function normalizeInteger(v: string): string | null {
+  let s = v;
+  if (s.length === 0 || s.charCodeAt(0) === 32 || s.charCodeAt(s.length - 1) === 32) s = s.trim();
+  let i = 0;
+  let negative = false;
+  if (s[0] === '-' || s[0] === '+') {
+    negative = s[0] === '-';
+    i = 1;
+  }
+  if (i >= s.length) return null;
+  let firstNonZero = -1;
+  for (let k = i; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c < 48 || c > 57) return null;
+    if (firstNonZero < 0 && c !== 48) firstNonZero = k;
+  }
+  if (firstNonZero < 0) return '0';
+  if (firstNonZero === 0) return s; // already normal (no sign, no leading zero)
+  const digits = s.slice(firstNonZero);
+  return negative ? '-' + digits : digits;
+}
+
+export function compareIntegers(a: string, b: string): number {
+  const na = a.charCodeAt(0) === 45;
+  const nb = b.charCodeAt(0) === 45;
+  if (na !== nb) return na ? -1 : 1;
+  let cmp = a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
+  if (na) cmp = -cmp;
+  return cmp;
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const NUMERIC_ONLY = /^[0-9]*$/;
+const BIT_STRING = /^'[01]*'B$/;
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const DESCR = /^[A-Za-z][A-Za-z0-9-]*$/;
+
+function numericString(v: string): string | null {
+  const s = removeChars(v, 32, 32);
+  return NUMERIC_ONLY.test(s) ? s : null;
+}
+
+/** First component of "( oid … )", as used by the *FirstComponentMatch rules on schema descriptions. */
+function firstComponent(v: string): string {
+  const s = v.trim();
+  if (s[0] !== '(') return s;
+  const m = /^\(\s*([^\s)]+)/.exec(s);
+  return m ? m[1] : s;
+}
+
+/**
+ * The matching rules ispd implements, keyed by OID and by lower-cased name, bound to one registry (for
+ * objectIdentifierMatch and distinguishedNameMatch).
+ */
+export function createMatchingRules(ctx: RuleContext): Map<string, AnyRule> {
+  const oidNormalize = (v: string): string | null => {
+    const s = v.length > 0 && (v.charCodeAt(0) === 32 || v.charCodeAt(v.length - 1) === 32) ? v.trim() : v;
+    if (isNumericOid(s)) return s;
+    if (!DESCR.test(s)) return null;
+    return ctx.resolveOid(s) ?? s.toLowerCase();
+  };
+  const dnNormalize = (v: string): string | null => ctx.normalizeDN(v);
+  const uniqueMember = (v: string): string | null => {
+    const hash = v.lastIndexOf('#');
+    if (hash >= 0 && BIT_STRING.test(v.slice(hash + 1))) {
+      const dn = ctx.normalizeDN(v.slice(0, hash));
+      return dn === null ? null : `${dn}#${v.slice(hash + 1)}`;
+    }
+    return ctx.normalizeDN(v);
+  };
+
+  const eq = (oid: string, name: string, syntax: string, normalize: (v: string) => string | null, hidden?: boolean): EqualityRule => ({
+    oid, name, syntax, usage: 'equality', normalize, hidden,
+  });
+  const ord = (
+    oid: string, name: string, syntax: string,
+    normalize: (v: string) => string | null, compare: (a: string, b: string) => number, hidden?: boolean,
+  ): EqualityRule => ({ oid, name, syntax, usage: 'ordering', normalize, compare, hidden });
+  const sub = (oid: string, name: string, syntax: string, normalize: (v: string) => string, hidden?: boolean): SubstringsRule => ({
+    oid, name, syntax, usage: 'substr', normalize, hidden,
+  });
+
+  const S = SYNTAX;
+  const rules: AnyRule[] = [
+    eq('2.5.13.0', 'objectIdentifierMatch', S.oid, oidNormalize),
+    eq('2.5.13.1', 'distinguishedNameMatch', S.dn, dnNormalize),
+    eq('2.5.13.2', 'caseIgnoreMatch', S.directoryString, caseIgnore),
+    ord('2.5.13.3', 'caseIgnoreOrderingMatch', S.directoryString, caseIgnore, compareStrings),
+    sub('2.5.13.4', 'caseIgnoreSubstringsMatch', S.substringAssertion, caseIgnore),
+    eq('2.5.13.5', 'caseExactMatch', S.directoryString, caseExact),
+    ord('2.5.13.6', 'caseExactOrderingMatch', S.directoryString, caseExact, compareStrings),
+    sub('2.5.13.7', 'caseExactSubstringsMatch', S.substringAssertion, caseExact),
+    eq('2.5.13.8', 'numericStringMatch', S.numericString, numericString),
+    ord('2.5.13.9', 'numericStringOrderingMatch', S.numericString, numericString, compareStrings),
+    sub('2.5.13.10', 'numericStringSubstringsMatch', S.substringAssertion, (v) => removeChars(v, 32, 32)),
+    eq('2.5.13.11', 'caseIgnoreListMatch', S.postalAddress, (v) => v.split('$').map(caseIgnore).join('$')),
+    sub('2.5.13.12', 'caseIgnoreListSubstringsMatch', S.substringAssertion, caseIgnore),
+    eq('2.5.13.13', 'booleanMatch', S.boolean, (v) => (v === 'TRUE' || v === 'FALSE' ? v : null)),
+    eq('2.5.13.14', 'integerMatch', S.integer, normalizeInteger),
+    ord('2.5.13.15', 'integerOrderingMatch', S.integer, normalizeInteger, compareIntegers),
+    eq('2.5.13.16', 'bitStringMatch', S.bitString, (v) => (BIT_STRING.test(v) ? v : null)),
+    eq('2.5.13.17', 'octetStringMatch', S.octetString, identity),
+    ord('2.5.13.18', 'octetStringOrderingMatch', S.octetString, identity, compareStrings),
+    sub('2.5.13.19', 'octetStringSubstringsMatch', S.octetString, identity),
+    eq('2.5.13.20', 'telephoneNumberMatch', S.telephoneNumber, (v) => removeChars(v, 32, 45).toLowerCase()),
+    sub('2.5.13.21', 'telephoneNumberSubstringsMatch', S.substringAssertion, (v) => removeChars(v, 32, 45).toLowerCase()),
+    eq('2.5.13.22', 'presentationAddressMatch', '1.3.6.1.4.1.1466.115.121.1.43', caseIgnore, true),
+    eq('2.5.13.23', 'uniqueMemberMatch', S.nameAndOptionalUID, uniqueMember),
+    eq('2.5.13.24', 'protocolInformationMatch', '1.3.6.1.4.1.1466.115.121.1.42', caseIgnore, true),
+    eq('2.5.13.27', 'generalizedTimeMatch', S.generalizedTime, (v) => parseGeneralizedTime(v)?.normalized ?? null),
+    ord('2.5.13.28', 'generalizedTimeOrderingMatch', S.generalizedTime, (v) => parseGeneralizedTime(v)?.normalized ?? null, compareGeneralizedTime),
+    eq('2.5.13.29', 'integerFirstComponentMatch', S.integer, (v) => normalizeInteger(firstComponent(v))),
+    eq('2.5.13.30', 'objectIdentifierFirstComponentMatch', S.oid, (v) => oidNormalize(firstComponent(v))),
+    eq('2.5.13.34', 'certificateExactMatch', '1.3.6.1.1.15.1', identity),
+    eq('1.3.6.1.4.1.1466.109.114.1', 'caseExactIA5Match', S.ia5String, caseExact),
+    eq('1.3.6.1.4.1.1466.109.114.2', 'caseIgnoreIA5Match', S.ia5String, caseIgnore),
+    sub('1.3.6.1.4.1.1466.109.114.3', 'caseIgnoreIA5SubstringsMatch', S.ia5String, caseIgnore),
+    sub('1.3.6.1.4.1.4203.1.2.1', 'caseExactIA5SubstringsMatch', S.ia5String, caseExact),
+    eq('1.3.6.1.1.16.2', 'UUIDMatch', '1.3.6.1.1.16.1', (v) => (UUID.test(v) ? v.toLowerCase() : null)),
+    ord('1.3.6.1.1.16.3', 'UUIDOrderingMatch', '1.3.6.1.1.16.1', (v) => (UUID.test(v) ? v.toLowerCase() : null), compareStrings),
+    eq('1.3.6.1.4.1.4203.666.11.2.2', 'CSNMatch', '1.3.6.1.4.1.4203.666.11.2.1', identity, true),
+    ord('1.3.6.1.4.1.4203.666.11.2.3', 'CSNOrderingMatch', '1.3.6.1.4.1.4203.666.11.2.1', identity, compareStrings, true),
+  ];
+  const map = new Map<string, AnyRule>();
+  for (const rule of rules) {
+    map.set(rule.oid, rule);
+    map.set(rule.name.toLowerCase(), rule);
+  }
+  return map;
+}
+
+/** RFC 4512 MatchingRuleDescription text, as slapd publishes it. */
+export function formatMatchingRule(rule: AnyRule): string {
+  return `( ${rule.oid} NAME '${rule.name}' SYNTAX ${rule.syntax} )`;
+}
