@@ -133,6 +133,12 @@ export function createLogger(config: { readonly log: LogSettings }, options: Cre
     },
     destination,
   );
+  // pino applies formatters.bindings to the root only; children are made with Object.create(parent),
+  // so redacting here covers child bindings at every depth.
+  const makeChild = logger.child;
+  logger.child = function redactedChild(this: Logger, bindings, childOptions) {
+    return makeChild.call(this, redactSecrets(bindings), childOptions);
+  } as Logger['child'];
   track(family, logger);
   families.add(family);
   return logger;

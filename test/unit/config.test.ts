@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { createAccessLog, createLogger, formatPrettyLine, redactSecrets, setLogLevel, subsystemLogger } from '../../src/log';
 import {
   ConfigError,
   FLAT_OPTIONS,
@@ -333,5 +335,101 @@ describe('config', () => {
       assert.deepEqual(again, first.config);
       assert.equal(OPTIONS_BY_KEY.size, FLAT_OPTIONS.length);
     });
+  });
+});
+
+// The logger is built from config.log; its tests live here with the rest of the configuration.
+describe('log (src/log.ts)', () => {
+  function capture(isTTY = false): { stream: Writable; lines: string[] } {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+        done();
+      },
+    });
+    if (isTTY) (stream as unknown as { isTTY: boolean }).isTTY = true;
+    return { stream, lines };
+  }
+  const parse = (lines: string[]) => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it('writes JSON lines with level, time, subsystem and message', () => {
+    const { stream, lines } = capture();
+    const root = createLogger({ log: { level: 'info', format: 'auto' } }, { destination: stream });
+    subsystemLogger(root, 'ldap', { conn: 7 }).info({ op: 'search' }, 'done');
+    const [record] = parse(lines);
+    assert.equal(record.level, 'info');
+    assert.equal(record.subsystem, 'ldap');
+    assert.equal(record.conn, 7);
+    assert.equal(record.op, 'search');
+    assert.equal(record.msg, 'done');
+    assert.match(String(record.time), /^\d{4}-\d\d-\d\dT/);
+  });
+
+  it('changes the level of the whole family, children made before the change included', () => {
+    const { stream, lines } = capture();
+    const root = createLogger({ log: { level: 'info', format: 'json' } }, { destination: stream });
+    const other = capture();
+    const otherRoot = createLogger({ log: { level: 'info', format: 'json' } }, { destination: other.stream });
+    const ldap = subsystemLogger(root, 'ldap');
+    const connection = ldap.child({ conn: 1 });
+    connection.debug('hidden');
+    setLogLevel('debug', root);
+    connection.debug('shown');
+    ldap.child({ conn: 2 }).debug('new child shown');
+    otherRoot.debug('other family untouched');
+    setLogLevel(root, 'warn'); // the (logger, level) order src/server.ts uses
+    connection.info('hidden again');
+    connection.warn('warned');
+    assert.deepEqual(parse(lines).map((r) => r.msg), ['shown', 'new child shown', 'warned']);
+    assert.deepEqual(other.lines, []);
+  });
+
+  it('never writes a password: keys, child bindings and LDAP attribute shapes', () => {
+    const { stream, lines } = capture();
+    const root = createLogger({ log: { level: 'trace', format: 'json' } }, { destination: stream });
+    const child = root.child({ bind: { dn: 'uid=bob,o=ispman', credentials: 'S3cret-binding' } });
+    child.info({
+      request: { userPassword: 'S3cret-1', userpassword: ['S3cret-2'], newPassword: 'S3cret-3', oldPasswd: 'S3cret-4' },
+      attributes: [{ type: 'userPassword', values: ['S3cret-5'] }, { type: 'mail', values: ['bob@example.com'] }],
+      changes: [{ operation: 'replace', modification: { type: 'USERPASSWORD', vals: ['S3cret-6'] } }],
+      auth: { passwordScheme: '{SSHA512}' },
+    }, 'modify');
+    const text = lines.join('\n');
+    assert.doesNotMatch(text, /S3cret/);
+    const [record] = parse(lines) as any[];
+    assert.equal(record.request.userPassword, '[Redacted]');
+    assert.equal(record.attributes[1].values[0], 'bob@example.com');
+    assert.equal(record.auth.passwordScheme, '{SSHA512}', 'option names that mention passwords are not secrets');
+    assert.equal(record.bind.dn, 'uid=bob,o=ispman');
+    assert.equal(record.bind.credentials, '[Redacted]');
+    const input = { password: 'x', nested: { keep: 1 } };
+    const output = redactSecrets(input);
+    assert.equal(input.password, 'x', 'the caller\'s object is not modified');
+    assert.equal(output.nested, input.nested, 'unchanged parts are shared, not copied');
+  });
+
+  it('is readable on a terminal: pretty when format is pretty, or auto on a TTY', () => {
+    const tty = capture(true);
+    subsystemLogger(createLogger({ log: { level: 'info', format: 'auto' } }, { destination: tty.stream }), 'dns').info({ zone: 'example.com', password: 'S3cret' }, 'zone loaded');
+    assert.equal(tty.lines.length, 1);
+    assert.match(tty.lines[0], /INFO .*\[dns\].* zone loaded .*zone=.*example\.com/);
+    assert.doesNotMatch(tty.lines[0], /S3cret|^\{/);
+    const plain = formatPrettyLine(JSON.stringify({ level: 50, time: '2026-11-25T13:40:17.123Z', msg: 'failed', err: { message: 'boom', stack: 'Error: boom\n    at x' }, count: 2 }), false);
+    assert.equal(plain, '13:40:17.123 ERROR failed count=2\n    Error: boom\n        at x\n');
+  });
+
+  it('samples the access log and honours log.access', () => {
+    const { stream, lines } = capture();
+    const root = createLogger({ log: { level: 'info', format: 'json' } }, { destination: stream });
+    const draws = [0.1, 0.9, 0.3, 0.7];
+    const access = createAccessLog(root, { access: false, accessSample: 1 }, () => draws.shift() ?? 0);
+    assert.equal(access.enabled, false);
+    access.record({ proto: 'ldap', op: 'search' });
+    assert.equal(lines.length, 0);
+    access.update({ access: true, accessSample: 0.5 });
+    assert.equal(access.enabled, true);
+    for (let i = 0; i < 4; i++) access.record({ proto: 'dns', qname: `q${i}.example.com` });
+    assert.deepEqual(parse(lines).map((r) => [r.subsystem, r.qname]), [['access', 'q0.example.com'], ['access', 'q2.example.com']]);
   });
 });
