@@ -66,6 +66,15 @@ const ENV_TO_KEY: ReadonlyMap<string, string> = (() => {
 
 const CONFIG_ENV = 'ISPD_CONFIG';
 
+/**
+ * First words of configuration variables (LDAP, LOG, DNS, DB …). An ISPD_* variable starting with one
+ * of them is configuration and must name an option, so a typo fails loudly; other ISPD_* variables
+ * (ISPD_DEBUG, ISPD_TEST_TARGET …) belong to tools and tests and are left alone.
+ */
+const CONFIG_ENV_WORDS: ReadonlySet<string> = new Set(
+  FLAT_OPTIONS.flatMap(({ key, def }) => [envNameOf(key), ...(def.envAlias ? [def.envAlias] : [])]).map((name) => name.split('_')[1]),
+);
+
 /** Loads the configuration for a command whose only flags are the configuration flags. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
   return parseCommandLine(argv, env).config;
@@ -150,7 +159,7 @@ export function parseCommandLine(
   }
 
   for (const name of Object.keys(env).sort()) {
-    if (!name.startsWith('ISPD_') || name === CONFIG_ENV) continue;
+    if (!name.startsWith('ISPD_') || name === CONFIG_ENV || !CONFIG_ENV_WORDS.has(name.split('_')[1])) continue;
     const key = ENV_TO_KEY.get(squash(name));
     if (key === undefined) {
       throw new ConfigError(name, env[name], 'a known ISPD_* variable', undefined,

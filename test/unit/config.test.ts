@@ -275,6 +275,10 @@ describe('config', () => {
 
     it('in the environment, flags and --set', () => {
       expectConfigError(() => loadConfig([], { ISPD_LDAP__SIZELIMIT_X: '1' }), 'ISPD_LDAP__SIZELIMIT_X: unknown configuration variable');
+      expectConfigError(() => loadConfig([], { ISPD_LOG_LEVLE: 'debug' }), 'ISPD_LOG_LEVLE: unknown configuration variable');
+      expectConfigError(() => loadConfig([], { ISPD_DNS__NOTIFY_RETRIES: '1' }), 'ISPD_DNS__NOTIFY_RETRIES: unknown configuration variable');
+      // Variables of tools and tests that are not configuration are left alone.
+      assert.equal(loadConfig([], { ISPD_DEBUG: '1', ISPD_TEST_TARGET: 'slapd', ISPD_CLI: 'x' }).db, './data/ispd.sqlite');
       expectConfigError(() => loadConfig(['--ldap-listen', 'x'], {}), '--ldap-listen: unknown flag');
       expectConfigError(() => loadConfig(['--set', 'ldap.nope=1'], {}), '--set: "ldap.nope=1" is not KEY=VALUE with a known option key', 'known under ldap');
       expectConfigError(() => loadConfig(['--set', 'novalue'], {}), '--set: "novalue" is not KEY=VALUE');
