@@ -117,7 +117,7 @@ const DES_HASH = /^[./0-9A-Za-z]{13}$/;
 const MD5_CRYPT = /^\$1\$([^$]{0,8})\$([./0-9A-Za-z]{22})$/;
 const SHA_CRYPT = /^\$([56])\$(?:rounds=([1-9][0-9]{0,8})\$)?([^$]{0,16})\$([./0-9A-Za-z]+)$/;
 const BCRYPT = /^\$2[aby]\$([0-9]{2})\$[./A-Za-z0-9]{53}$/;
-// libargon2 (and so slapd) writes m,t,p in that order; node-argon2 writes m,p,t: accept any order.
+// libargon2 (and so slapd) writes m,t,p in that order; node-argon2 0.45 writes m,p,t: accept any order.
 const ARGON2_PHC = /^\$argon2(id|i|d)\$(?:v=(16|19)\$)?([a-z]+=[0-9]{1,10}(?:,[a-z]+=[^,$]+)*)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
 
 interface Argon2Params {
@@ -323,8 +323,9 @@ export function normalizeHashScheme(scheme: string): HashScheme {
 }
 
 /**
- * An argon2id PHC string in libargon2's own layout (`m=…,t=…,p=…`, unpadded base64). node-argon2's
- * string puts p before t, which libargon2's decoder (slapd's {ARGON2}) refuses, so we format it here.
+ * An argon2id PHC string in libargon2's own layout (`m=…,t=…,p=…`, unpadded base64), formatted here
+ * rather than taken from node-argon2: its 0.45 release puts p before t, which libargon2's decoder
+ * (slapd's {ARGON2}) refuses.
  * Exported for the tests, which compare it with the argon2 command-line tool's output for a given salt.
  */
 export async function argon2Phc(clear: Buffer, salt: Buffer = randomBytes(16)): Promise<string> {
