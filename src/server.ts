@@ -12,7 +12,6 @@ import type { Config } from './config/load';
 import { createDirectory, type DirectoryService } from './directory/operations';
 import { loadSchema } from './directory/schema';
 import type { Schema } from './directory/schema/types';
-import { startDnsServer } from './dns';
 import { startLdapServer } from './ldap';
 import { createLogger, setLogLevel, type Logger } from './log';
 import { createMetrics, ldapResultLabel, startMetricsServer, type Metrics } from './metrics';
@@ -139,8 +138,9 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       })
     : null;
 
+  // Loaded only when DNS is on, so offline commands (import, export) do not pay for it.
   const dns = config.dns.listen
-    ? await startDnsServer({
+    ? await (require('./dns') as typeof import('./dns')).startDnsServer({
         directory,
         backend,
         listen: config.dns.listen,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { DN as LdapjsDN } from '@ldapjs/dn';
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { DN: LdapjsDN } = require('@ldapjs/dn');
 import { DNNormalizer, escapeDNValue, formatDN, parseDN, parentOfNormalized } from '../../src/directory/dn';
 import { loadSchema } from '../../src/directory/schema';
 import { DirectoryError } from '../../src/directory/errors';
