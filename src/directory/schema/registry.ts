@@ -334,6 +334,12 @@ export class SchemaRegistry implements Schema {
     return this.classList;
   }
 
+  /** Where a definition was read from (file name as loaded, 1-based line), e.g. for error messages. */
+  source(item: AttributeType | ObjectClass): { file: string; line: number } | undefined {
+    const own = item instanceof Attr || item instanceof OClass ? item : undefined;
+    return own ? { file: own.source.file, line: own.source.line } : undefined;
+  }
+
   /** A matching rule by name or OID (case-insensitive). */
   matchingRule(nameOrOid: string): MatchingRule | SubstringRule | undefined {
     return this.rules.get(nameOrOid.toLowerCase());
