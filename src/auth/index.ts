@@ -3,6 +3,7 @@ export {
   ARGON2_HASH_OPTIONS,
   DEFAULT_COST_LIMITS,
   DEFAULT_HASH_SCHEME,
+  decoyVerify,
   generatePassword,
   hashPassword,
   identifyScheme,

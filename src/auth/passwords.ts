@@ -306,6 +306,25 @@ export function verifyPasswordSync(stored: string, candidate: string, options?: 
   return verifier.sync(Buffer.from(candidate, 'utf8'));
 }
 
+/** One throwaway hash per scheme, made on first use, for decoyVerify. */
+const decoyHashes = new Map<HashScheme, Promise<string>>();
+
+/**
+ * Does the work of checking `candidate` against a hash of `scheme` and answers false. For a bind whose
+ * DN does not exist: without it that answer comes back sooner than a wrong password's (by the whole
+ * Argon2 or bcrypt cost), which tells an attacker which DNs exist.
+ */
+export async function decoyVerify(candidate: string, scheme: string = DEFAULT_HASH_SCHEME): Promise<false> {
+  const normalized = normalizeHashScheme(scheme);
+  let decoy = decoyHashes.get(normalized);
+  if (!decoy) {
+    decoy = hashPassword(randomBytes(16).toString('base64'), normalized);
+    decoyHashes.set(normalized, decoy);
+  }
+  await verifyPassword(await decoy, candidate);
+  return false;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Hashing
 

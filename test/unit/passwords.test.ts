@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   DEFAULT_COST_LIMITS,
+  decoyVerify,
   generatePassword,
   hashPassword,
   identifyScheme,
@@ -404,6 +405,16 @@ describe('auth/passwords', function () {
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe('decoyVerify', () => {
+    it('answers false for every scheme, whatever the candidate, and refuses unknown schemes', async () => {
+      for (const scheme of ['{SSHA512}', '{SSHA}', '{CRYPT}', '{ARGON2}']) {
+        assert.equal(await decoyVerify('secret', scheme), false);
+        assert.equal(await decoyVerify('', scheme), false);
+      }
+      await assert.rejects(decoyVerify('secret', '{NOPE}'), /unsupported password hash scheme/);
     });
   });
 
