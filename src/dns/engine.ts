@@ -1,0 +1,221 @@
+// The request engine: zones in memory, per-zone serial state and change history, the encoded-answer cache,
+// and the decision for each request. No sockets here; server.ts feeds it bytes and sends what it returns.
+
+import { AddressList } from './cidr';
+import { lookup } from './lookup';
+import { encodeResult, personalize } from './response';
+import { nextSerial, SerialFormat } from './serial';
+import { axfrRecords, diffRecords, ixfrRecords, packTransfer, Rec, serialGreater, ZoneDiff, zoneRecordMap } from './transfer';
+import { Opcode, Rcode, RRClass, RRType, SoaData } from './types';
+import { encodeErrorResponse, HEADER_SIZE, MAX_MESSAGE, parseQuery } from './wire';
+import { Zone, ZoneSet } from './zone';
+
+export type Transport = 'udp' | 'tcp';
+
+export interface QueryEvent {
+  transport: Transport;
+  qtype?: number;
+  rcode: number;
+  cached: boolean;
+  dropped?: boolean;
+}
+
+export interface EngineOptions {
+  /** Our EDNS UDP payload size (RFC 6891; 1232 is the DNS Flag Day 2020 value). */
+  udpPayload?: number;
+  /** Peers allowed AXFR/IXFR. */
+  allowTransfer?: string[];
+  serialFormat?: SerialFormat;
+  /** History entries kept per zone for IXFR. */
+  historyDepth?: number;
+  cacheEntries?: number;
+  now?: () => Date;
+  /** A zone's serial changed (or the zone appeared): the server sends NOTIFY. */
+  onSerialChange?(zone: Zone): void;
+  onQuery?(e: QueryEvent): void;
+}
+
+interface ZoneState {
+  served: number;
+  records: Map<string, Rec>;
+  soa: SoaData;
+  soaTtl: number;
+  history: ZoneDiff[];
+}
+
+const TRANSFER_TYPES = new Set<number>([RRType.AXFR, RRType.IXFR]);
+/** Meta-query types we do not implement (MAILB, MAILA, TKEY, TSIG as a question). */
+const UNSUPPORTED_QTYPES = new Set<number>([RRType.MAILB, RRType.MAILA, 249, 250]);
+
+export class DnsEngine {
+  private zoneSet = new ZoneSet();
+  private readonly state = new Map<string, ZoneState>();
+  /** Last served serial of zones that went away: a zone that comes back never serves a lower one. */
+  private readonly retired = new Map<string, number>();
+  private readonly cache = new Map<string, Buffer>();
+  private readonly transferAcl: AddressList;
+  readonly udpPayload: number;
+  private readonly opts: EngineOptions;
+
+  constructor(opts: EngineOptions = {}) {
+    this.opts = opts;
+    this.udpPayload = Math.max(512, Math.min(opts.udpPayload ?? 1232, 65535));
+    this.transferAcl = new AddressList(opts.allowTransfer ?? []);
+  }
+
+  zones(): Zone[] {
+    return this.zoneSet.all();
+  }
+
+  zone(origin: string): Zone | undefined {
+    return this.zoneSet.get(origin);
+  }
+
+  history(origin: string): ZoneDiff[] {
+    return this.state.get(origin)?.history ?? [];
+  }
+
+  /** Replaces every zone (full rebuild). */
+  replaceAll(zones: Zone[]): void {
+    const next = new Set(zones.map((z) => z.origin));
+    const removed = this.zoneSet.all().filter((z) => !next.has(z.origin)).map((z) => z.origin);
+    this.update(zones, removed);
+  }
+
+  /** Replaces the given zones and removes the named ones; unchanged zones keep their state and cache. */
+  update(replaced: Zone[], removed: string[]): void {
+    const changed: Zone[] = [];
+    for (const origin of removed) {
+      const st = this.state.get(origin);
+      if (st) this.retired.set(origin, st.served);
+      this.state.delete(origin);
+      this.zoneSet.byOrigin.delete(origin);
+    }
+    for (const zone of replaced) {
+      if (this.settle(zone)) changed.push(zone);
+      this.zoneSet.byOrigin.set(zone.origin, zone);
+    }
+    this.cache.clear();
+    for (const z of changed) this.opts.onSerialChange?.(z);
+  }
+
+  /** Decides the served serial of a rebuilt zone; returns whether it changed (or the zone is new). */
+  private settle(zone: Zone): boolean {
+    const format = this.opts.serialFormat ?? 'date';
+    const now = this.opts.now?.() ?? new Date();
+    const records = zoneRecordMap(zone);
+    const prev = this.state.get(zone.origin);
+    const stored = zone.serial;
+    if (!prev) {
+      const floor = this.retired.get(zone.origin);
+      let served = stored;
+      if (floor !== undefined && !serialGreater(stored, floor)) served = nextSerial(floor, format, now);
+      if (served !== stored) zone.setSerial(served);
+      this.retired.delete(zone.origin);
+      this.state.set(zone.origin, { served, records, soa: zone.soa, soaTtl: zone.soaSet.ttl, history: [] });
+      return true;
+    }
+    const { deleted, added } = diffRecords(prev.records, records);
+    const soaChanged = soaFieldsDiffer(prev.soa, zone.soa) || prev.soaTtl !== zone.soaSet.ttl;
+    const contentChanged = deleted.length > 0 || added.length > 0 || soaChanged;
+    let served = prev.served;
+    if (serialGreater(stored, prev.served)) served = stored;
+    else if (contentChanged) served = nextSerial(prev.served, format, now); // a write that bypassed the serial hook
+    if (served !== stored) zone.setSerial(served);
+    const history = prev.history;
+    if (served !== prev.served) {
+      history.push({ from: prev.soa, fromTtl: prev.soaTtl, to: zone.soa, toTtl: zone.soaSet.ttl, deleted, added });
+      const depth = this.opts.historyDepth ?? 64;
+      if (history.length > depth) history.splice(0, history.length - depth);
+    }
+    this.state.set(zone.origin, { served, records, soa: zone.soa, soaTtl: zone.soaSet.ttl, history });
+    return served !== prev.served;
+  }
+
+  /**
+   * Answers one request. Returns the response messages (several for AXFR/IXFR over TCP), or null when the
+   * packet must be dropped (responses, runts).
+   */
+  handle(buf: Buffer, transport: Transport, peer: string): Buffer[] | null {
+    const q = parseQuery(buf);
+    const onQuery = this.opts.onQuery;
+    if (q.kind === 'drop') {
+      onQuery?.({ transport, rcode: -1, cached: false, dropped: true });
+      return null;
+    }
+    if (q.kind === 'error') {
+      onQuery?.({ transport, rcode: q.rcode, cached: false });
+      return [encodeErrorResponse(buf, q.id, q.opcode, q.rd, q.rcode, q.questionEnd, q.edns, this.udpPayload)];
+    }
+    const error = (rcode: number): Buffer[] => {
+      onQuery?.({ transport, qtype: q.qtype, rcode, cached: false });
+      return [encodeErrorResponse(buf, q.id, q.opcode, q.rd, rcode, q.questionEnd, q.edns, this.udpPayload)];
+    };
+    if (q.edns && q.edns.version > 0) return error(Rcode.BADVERS);
+    if (q.opcode === Opcode.NOTIFY) {
+      // We are the primary: a NOTIFY for a zone we host is acknowledged (and changes nothing), others refused.
+      const zone = this.zoneSet.get(q.qname);
+      const rcode = zone ? Rcode.NOERROR : Rcode.NOTAUTH;
+      onQuery?.({ transport, qtype: q.qtype, rcode, cached: false });
+      const out = encodeErrorResponse(buf, q.id, q.opcode, q.rd, rcode, q.questionEnd, q.edns, this.udpPayload);
+      if (zone) out[2] |= 0x04;
+      return [out];
+    }
+    if (q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) return error(Rcode.REFUSED);
+    if (q.qtype === RRType.OPT) return error(Rcode.FORMERR);
+    if (UNSUPPORTED_QTYPES.has(q.qtype)) return error(Rcode.NOTIMP);
+    if (TRANSFER_TYPES.has(q.qtype)) return this.transfer(buf, q, transport, peer, error);
+
+    const maxSize = transport === 'tcp' ? MAX_MESSAGE : q.edns ? Math.max(512, Math.min(q.edns.payload, this.udpPayload)) : 512;
+    const key = `${q.qname}|${q.qtype}|${q.qclass}|${q.questionEnd}|${q.edns ? (q.edns.dnssecOk ? 'D' : 'E') : '-'}|${maxSize}`;
+    const hit = this.cache.get(key);
+    if (hit) {
+      onQuery?.({ transport, qtype: q.qtype, rcode: hit[3] & 0xf, cached: true });
+      return [personalize(hit, buf, q.questionEnd, q.id, q.rd, q.cd)];
+    }
+    const result = lookup(this.zoneSet, q.qname, q.qtype);
+    const frame = { id: q.id, opcode: q.opcode, rd: q.rd, cd: q.cd, qname: q.qname, question: buf.subarray(HEADER_SIZE, q.questionEnd), edns: q.edns };
+    const out = encodeResult(frame, result, { maxSize, ourPayload: this.udpPayload });
+    if (result.kind !== 'refused') {
+      const cap = this.opts.cacheEntries ?? 100000;
+      if (this.cache.size >= cap) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(key, out);
+    }
+    onQuery?.({ transport, qtype: q.qtype, rcode: result.rcode, cached: false });
+    return [out];
+  }
+
+  private transfer(
+    buf: Buffer,
+    q: Extract<ReturnType<typeof parseQuery>, { kind: 'query' }>,
+    transport: Transport,
+    peer: string,
+    error: (rcode: number) => Buffer[],
+  ): Buffer[] {
+    const zone = this.zoneSet.get(q.qname);
+    if (!zone) return error(this.zoneSet.find(q.qname) ? Rcode.NOTAUTH : Rcode.REFUSED);
+    if (!this.transferAcl.contains(peer)) return error(Rcode.REFUSED);
+    const frame = { id: q.id, question: buf.subarray(HEADER_SIZE, q.questionEnd), qname: q.qname, edns: q.edns, ourPayload: this.udpPayload };
+    if (q.qtype === RRType.AXFR) {
+      // RFC 5936 §4.2: AXFR is a TCP affair.
+      if (transport === 'udp') return error(Rcode.FORMERR);
+      this.opts.onQuery?.({ transport, qtype: q.qtype, rcode: 0, cached: false });
+      return packTransfer(frame, axfrRecords(zone));
+    }
+    if (q.clientSerial === undefined) return error(Rcode.FORMERR);
+    const incremental = ixfrRecords(zone, this.history(zone.origin), q.clientSerial);
+    this.opts.onQuery?.({ transport, qtype: q.qtype, rcode: 0, cached: false });
+    if (transport === 'udp') {
+      // RFC 1995 §2: over UDP, what does not fit is answered with the current SOA only ("use TCP").
+      const soaOnly = [{ name: zone.origin, ttl: zone.soaSet.ttl, rdata: zone.soa }];
+      const messages = packTransfer(frame, incremental ?? soaOnly);
+      const limit = q.edns ? Math.max(512, Math.min(q.edns.payload, this.udpPayload)) : 512;
+      return messages.length === 1 && messages[0].length <= limit ? messages : packTransfer(frame, soaOnly);
+    }
+    return packTransfer(frame, incremental ?? axfrRecords(zone));
+  }
+}
+
+function soaFieldsDiffer(a: SoaData, b: SoaData): boolean {
+  return a.mname !== b.mname || a.rname !== b.rname || a.refresh !== b.refresh || a.retry !== b.retry || a.expire !== b.expire || a.minimum !== b.minimum;
+}

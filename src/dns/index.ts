@@ -1,0 +1,87 @@
+// The DNS subsystem's entry point for src/server.ts: startDnsServer over the directory and its store.
+
+import type { Backend, IndexTerm, AttributeMap, StoredEntry, WriteTransaction } from '../../backends/types';
+import type { Metrics } from '../metrics';
+import { installSerialHook } from './serial';
+import { DnsServer, DnsServerOptions, startDnsServer as startListener } from './server';
+import { typeName } from './types';
+
+export { buildZones, buildZonesReport, classifyEntry } from './build';
+export { lookup } from './lookup';
+export { zoneToMasterFile } from './masterfile';
+export { installSerialHook, nextSerial, serialHook } from './serial';
+export type { DnsServer, DnsServerOptions } from './server';
+
+/** What the DNS server uses of the directory (DirectoryService fits): change events and the write hook. */
+export interface DnsDirectory {
+  readonly backend: Pick<Backend, 'search' | 'getByDnNorm'>;
+  on(event: 'committed', cb: () => void): unknown;
+  removeListener(event: 'committed', cb: () => void): unknown;
+  addWriteHook(hook: (tx: WriteTransaction, change: { kind: string; before?: StoredEntry; after?: StoredEntry }) => void): void;
+  indexTerms(attrs: AttributeMap): IndexTerm[];
+}
+
+export interface StartDnsOptions extends DnsServerOptions {
+  directory?: DnsDirectory;
+  metrics?: Metrics;
+}
+
+const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS' };
+/** Label values are bounded (metric cardinality): unknown types are counted as OTHER. */
+const QTYPE_LABELS = new Set(['A', 'NS', 'CNAME', 'SOA', 'PTR', 'MX', 'TXT', 'AAAA', 'SRV', 'DS', 'IXFR', 'AXFR', 'ANY', 'CAA', 'HINFO']);
+
+/**
+ * Starts the DNS listener on the directory's store: zones load from the store, follow its change log (pushed
+ * by the directory's 'committed' event, polled as a fallback), and every write to zone data raises the zone's
+ * serial in its own transaction (the serial hook is installed on the directory here if it is not yet).
+ */
+export async function startDnsServer(options: StartDnsOptions): Promise<DnsServer> {
+  const { directory, metrics } = options;
+  if (directory) installSerialHook(directory, { format: options.serialFormat });
+  const userObserver = options.observer;
+  const observer: DnsServerOptions['observer'] = metrics
+    ? {
+        ...userObserver,
+        onQuery: (e) => {
+          userObserver?.onQuery?.(e);
+          if (e.dropped) return;
+          const qtype = e.qtype === undefined ? 'NONE' : typeName(e.qtype);
+          metrics.dnsQueries.inc({ qtype: QTYPE_LABELS.has(qtype) ? qtype : 'OTHER', rcode: RCODE_NAMES[e.rcode] ?? 'OTHER', transport: e.transport });
+          if (e.qtype === 252 || e.qtype === 251) metrics.dnsTransfers.inc({ kind: e.qtype === 252 ? 'axfr' : 'ixfr', result: e.rcode === 0 ? 'success' : 'refused' });
+        },
+        onSerial: (zone, serial) => {
+          userObserver?.onSerial?.(zone, serial);
+          metrics.dnsZoneSerial.set({ zone }, serial);
+        },
+        onNotify: (e) => {
+          userObserver?.onNotify?.(e);
+          metrics.dnsNotifies.inc({ result: e.result });
+        },
+        onReload: (info) => userObserver?.onReload?.(info),
+      }
+    : userObserver;
+  let onCommitted = options.onCommitted;
+  if (!onCommitted && directory) {
+    onCommitted = (cb) => {
+      // Coalesce the commits of one tick; runs before the LDAP response of the write goes out.
+      let queued = false;
+      const listener = () => {
+        if (queued) return;
+        queued = true;
+        queueMicrotask(() => {
+          queued = false;
+          cb();
+        });
+      };
+      directory.on('committed', listener);
+      return () => void directory.removeListener('committed', listener);
+    };
+  }
+  const server = await startListener({ notifyNsRecords: true, ...options, observer, onCommitted });
+  if (metrics) {
+    const updateZones = () => metrics.dnsZones.set(server.zones().length);
+    updateZones();
+    metrics.onScrape(updateZones);
+  }
+  return server;
+}

@@ -1,0 +1,368 @@
+// The DNS listener: UDP and TCP sockets around the engine, zones loaded from the store and kept current
+// from its change log, NOTIFY to secondaries when a serial moves.
+//
+// dns2's Server classes are not used: they parse with dns2's codec (see wire.ts for why not), answer
+// unparseable packets with nothing, and give no hook to cap TCP buffering. We keep dgram/net sockets here.
+
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { Backend, StoredEntry } from '../../backends/types';
+import type { Entry } from '../directory/types';
+import { buildZonesReport, classifyEntry } from './build';
+import { DnsEngine, QueryEvent } from './engine';
+import { canonicalName } from './name';
+import { Notifier, NotifyTarget, parseTarget } from './notify';
+import { initialSerial, SerialFormat } from './serial';
+import type { Zone } from './zone';
+
+export interface DnsLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error?(obj: object, msg?: string): void;
+  debug?(obj: object, msg?: string): void;
+}
+
+export interface DnsServerOptions {
+  /** The store to serve from: loaded at start, then followed through changesSince(). */
+  backend?: Pick<Backend, 'all' | 'getByDnNorm' | 'changesSince' | 'lastChangeSeq'>;
+  /** Alternatively a fixed set of entries (CLI tools, tests without a store). */
+  entries?: Entry[];
+  /** Called with a callback to run after each committed write; returns an unsubscribe function. */
+  onCommitted?: (cb: () => void) => () => void;
+  listen: { host: string; port: number };
+  /** Addresses/CIDRs allowed AXFR and IXFR. */
+  allowTransfer?: string[];
+  /** NOTIFY targets: a list for every zone, or per zone ('*' = every zone). "host[:port]" or {host, port}. */
+  notify?: Array<string | NotifyTarget> | Record<string, string[]>;
+  /** Times an unanswered NOTIFY is resent. */
+  notifyRetry?: number;
+  /** Also NOTIFY the addresses of each zone's NS hosts that we know (other than the SOA primary), like BIND. */
+  notifyNsRecords?: boolean;
+  serialFormat?: SerialFormat;
+  udpPayload?: number;
+  tcpIdleSeconds?: number;
+  /** Fallback polling of the change log (other frontends writing to a shared PostgreSQL). 0 = off. */
+  pollIntervalMs?: number;
+  maxTcpConnections?: number;
+  logger?: DnsLogger;
+  observer?: DnsObserver;
+  /** Notify retry timing (tests shorten it). */
+  notifyInitialDelayMs?: number;
+}
+
+export interface DnsServer {
+  address(): { host: string; port: number };
+  close(): Promise<void>;
+  zones(): Zone[];
+  /** Re-reads the change log now (the write path may call it; also run by onCommitted and the poll). */
+  sync(): void;
+  /** Replaces the served entries (only for servers started with `entries`). */
+  setEntries(entries: Entry[]): void;
+  engine: DnsEngine;
+}
+
+export interface DnsObserver {
+  onQuery?(e: QueryEvent): void;
+  onReload?(info: { zones: number; ms: number; full: boolean }): void;
+  onSerial?(zone: string, serial: number): void;
+  onNotify?(e: { zone: string; serial: number; target: NotifyTarget; result: 'acknowledged' | 'timeout' }): void;
+  onLag?(pending: number): void;
+}
+
+const noopLogger: DnsLogger = { info: () => undefined, warn: () => undefined };
+
+export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
+  const logger = opts.logger ?? noopLogger;
+  const format = opts.serialFormat ?? 'date';
+  const notifyTargets = normalizeNotify(opts.notify);
+  const notifier = new Notifier({
+    logger,
+    initialDelayMs: opts.notifyInitialDelayMs,
+    maxAttempts: (opts.notifyRetry ?? 5) + 1,
+    onAcknowledged: (zone, serial, target) => opts.observer?.onNotify?.({ zone, serial, target, result: 'acknowledged' }),
+    onGiveUp: (zone, serial, target) => opts.observer?.onNotify?.({ zone, serial, target, result: 'timeout' }),
+  });
+  const engine = new DnsEngine({
+    udpPayload: opts.udpPayload,
+    allowTransfer: opts.allowTransfer,
+    serialFormat: format,
+    onQuery: opts.observer?.onQuery,
+    onSerialChange: (zone) => {
+      opts.observer?.onSerial?.(zone.origin, zone.serial);
+      const targets = [...notifyTargets(zone.origin), ...(opts.notifyNsRecords ? nsTargets(engine, zone) : [])];
+      if (targets.length) notifier.notify(zone.origin, zone.soa, zone.soaSet.ttl, targets);
+    },
+  });
+
+  const source = new EntrySource(opts, engine, logger);
+  source.loadAll();
+
+  const udp = dgram.createSocket({ type: net.isIPv6(opts.listen.host) ? 'udp6' : 'udp4', reuseAddr: false });
+  udp.on('message', (msg, rinfo) => {
+    let out: Buffer[] | null;
+    try {
+      out = engine.handle(msg, 'udp', rinfo.address);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, peer: rinfo.address }, 'DNS request failed');
+      return;
+    }
+    if (out) for (const m of out) udp.send(m, rinfo.port, rinfo.address);
+  });
+  udp.on('error', (err) => logger.warn({ err: err.message }, 'DNS UDP socket error'));
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(opts.listen.port, opts.listen.host, () => {
+      udp.removeListener('error', reject);
+      resolve();
+    });
+  });
+  const port = udp.address().port;
+
+  const tcp = net.createServer((socket) => serveTcp(socket, engine, logger, (opts.tcpIdleSeconds ?? 10) * 1000));
+  tcp.maxConnections = opts.maxTcpConnections ?? 512;
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(port, opts.listen.host, () => {
+      tcp.removeListener('error', reject);
+      resolve();
+    });
+  });
+
+  const unsubscribe = opts.onCommitted?.(() => source.sync());
+  const poll = opts.backend && (opts.pollIntervalMs ?? 1000) > 0 ? setInterval(() => source.sync(), opts.pollIntervalMs ?? 1000) : undefined;
+  poll?.unref();
+  logger.info({ host: opts.listen.host, port, zones: engine.zones().length }, 'DNS listening');
+
+  return {
+    engine,
+    address: () => ({ host: opts.listen.host, port }),
+    zones: () => engine.zones(),
+    sync: () => source.sync(),
+    setEntries: (entries) => source.setEntries(entries),
+    close: async () => {
+      unsubscribe?.();
+      if (poll) clearInterval(poll);
+      notifier.close();
+      udp.close();
+      await new Promise<void>((resolve) => {
+        tcp.close(() => resolve());
+        for (const s of openSockets(tcp)) s.destroy();
+      });
+    },
+  };
+}
+
+function openSockets(server: net.Server): net.Socket[] {
+  return (server as unknown as { _ispdSockets?: Set<net.Socket> })._ispdSockets ? [...(server as unknown as { _ispdSockets: Set<net.Socket> })._ispdSockets] : [];
+}
+
+/** Per-connection TCP handling: 2-octet length framing (RFC 1035 §4.2.2), pipelining, idle timeout (RFC 7766). */
+function serveTcp(socket: net.Socket, engine: DnsEngine, logger: DnsLogger, idleMs: number): void {
+  const server = (socket as unknown as { server: net.Server }).server;
+  const registry = ((server as unknown as { _ispdSockets?: Set<net.Socket> })._ispdSockets ??= new Set());
+  registry.add(socket);
+  socket.on('close', () => registry.delete(socket));
+  socket.setNoDelay(true);
+  socket.setTimeout(idleMs, () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+  let pending: Buffer = Buffer.alloc(0);
+  const peer = socket.remoteAddress ?? '';
+  socket.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 2) {
+      const len = pending.readUInt16BE(0);
+      if (len < 12) {
+        // Not a DNS message: the stream cannot be re-synchronized.
+        socket.destroy();
+        return;
+      }
+      if (pending.length < 2 + len) break;
+      const msg = pending.subarray(2, 2 + len);
+      pending = pending.subarray(2 + len);
+      let out: Buffer[] | null;
+      try {
+        out = engine.handle(msg, 'tcp', peer);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, peer }, 'DNS TCP request failed');
+        socket.destroy();
+        return;
+      }
+      if (!out) continue;
+      for (const m of out) {
+        const frame = Buffer.allocUnsafe(2 + m.length);
+        frame.writeUInt16BE(m.length, 0);
+        m.copy(frame, 2);
+        socket.write(frame);
+      }
+      // Backpressure: a client that does not read its answers stops being read.
+      if (socket.writableLength > 1 << 20) {
+        socket.pause();
+        socket.once('drain', () => socket.resume());
+      }
+    }
+  });
+}
+
+function normalizeNotify(notify: DnsServerOptions['notify']): (zone: string) => NotifyTarget[] {
+  if (!notify) return () => [];
+  if (Array.isArray(notify)) {
+    const all = notify.map((t) => (typeof t === 'string' ? parseTarget(t) : t));
+    return () => all;
+  }
+  const per = new Map<string, NotifyTarget[]>();
+  for (const [zone, targets] of Object.entries(notify)) per.set(zone === '*' ? '*' : canonicalName(zone), targets.map(parseTarget));
+  return (zone) => [...(per.get(zone) ?? []), ...(per.get('*') ?? [])];
+}
+
+/**
+ * The DNS view of the store: every zone-relevant entry by normalized DN, rebuilt into zones when the change
+ * log moves. Zones whose entries did not change keep their objects (and their cached answers).
+ */
+class EntrySource {
+  private readonly entries = new Map<string, Entry>();
+  /** Zone key (origin) → normalized DNs of the entries naming it. */
+  private readonly byZone = new Map<string, Set<string>>();
+  private readonly keysOf = new Map<string, string[]>();
+  private seq = 0;
+  private syncing = false;
+
+  constructor(
+    private readonly opts: DnsServerOptions,
+    private readonly engine: DnsEngine,
+    private readonly logger: DnsLogger,
+  ) {}
+
+  loadAll(): void {
+    const started = Date.now();
+    this.entries.clear();
+    this.byZone.clear();
+    this.keysOf.clear();
+    if (this.opts.backend) {
+      this.seq = this.opts.backend.lastChangeSeq();
+      for (const e of this.opts.backend.all()) this.put(e.dnNorm, toEntry(e));
+    } else {
+      for (const e of this.opts.entries ?? []) this.put(e.dn.toLowerCase().replace(/\s*,\s*/g, ','), e);
+    }
+    this.rebuildAll();
+    this.opts.observer?.onReload?.({ zones: this.engine.zones().length, ms: Date.now() - started, full: true });
+  }
+
+  setEntries(entries: Entry[]): void {
+    if (this.opts.backend) throw new Error('setEntries is for servers without a backend');
+    this.opts.entries = entries;
+    this.loadAll();
+  }
+
+  private put(dnNorm: string, entry: Entry): boolean {
+    const info = classifyEntry(entry);
+    if (!info) return false;
+    this.entries.set(dnNorm, entry);
+    const keys = info.layout === 'dnsdomain2' ? ['*dnsdomain2'] : info.names;
+    this.keysOf.set(dnNorm, keys);
+    for (const k of keys) {
+      let s = this.byZone.get(k);
+      if (!s) this.byZone.set(k, (s = new Set()));
+      s.add(dnNorm);
+    }
+    return true;
+  }
+
+  private remove(dnNorm: string): string[] {
+    const keys = this.keysOf.get(dnNorm) ?? [];
+    for (const k of keys) this.byZone.get(k)?.delete(dnNorm);
+    this.keysOf.delete(dnNorm);
+    this.entries.delete(dnNorm);
+    return keys;
+  }
+
+  private defaultSerial(): number {
+    return initialSerial(this.opts.serialFormat ?? 'date');
+  }
+
+  private rebuildAll(): void {
+    const report = buildZonesReport([...this.entries.values()], { defaultSerial: this.defaultSerial() });
+    for (const w of report.warnings.slice(0, 50)) this.logger.warn({ warning: w }, 'DNS data problem');
+    this.engine.replaceAll(report.zones);
+  }
+
+  /** Applies new change-log records. Partial rebuild when only plain forward zones are touched. */
+  sync(): void {
+    const backend = this.opts.backend;
+    if (!backend || this.syncing) return;
+    this.syncing = true;
+    try {
+      const started = Date.now();
+      const changes = backend.changesSince(this.seq, 10000);
+      if (changes.length === 0) return;
+      this.seq = changes[changes.length - 1].seq;
+      const dirty = new Set<string>();
+      let full = false;
+      for (const c of changes) {
+        if (c.kind === 'rename') {
+          full = true; // descendants moved too, and the log names only the renamed entry
+          break;
+        }
+        const old = this.entries.get(c.dnNorm);
+        if (old && hasPtrFlag(old)) full = true;
+        for (const k of this.remove(c.dnNorm)) dirty.add(k);
+        if (c.kind === 'delete') continue;
+        const stored = backend.getByDnNorm(c.dnNorm);
+        if (!stored) continue;
+        const entry = toEntry(stored);
+        if (this.put(c.dnNorm, entry)) {
+          for (const k of this.keysOf.get(c.dnNorm) ?? []) dirty.add(k);
+          if (hasPtrFlag(entry)) full = true;
+        }
+      }
+      if (changes.length >= 10000) full = true;
+      if (full || dirty.has('*dnsdomain2')) {
+        if (changes.some((c) => c.kind === 'rename')) this.loadAll();
+        else this.rebuildAll();
+      } else if (dirty.size > 0) {
+        this.rebuildZones(dirty);
+      }
+      this.opts.observer?.onReload?.({ zones: dirty.size, ms: Date.now() - started, full });
+      if (changes.length >= 10000) this.sync();
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'DNS change-log sync failed');
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private rebuildZones(origins: Set<string>): void {
+    const entries: Entry[] = [];
+    for (const origin of origins) for (const dn of this.byZone.get(origin) ?? []) entries.push(this.entries.get(dn)!);
+    const report = buildZonesReport(entries, { defaultSerial: this.defaultSerial() });
+    for (const w of report.warnings.slice(0, 50)) this.logger.warn({ warning: w }, 'DNS data problem');
+    const built = new Set(report.zones.map((z) => z.origin));
+    // A zone that also has PowerDNS-layout data is owned by the full rebuild.
+    if (report.zones.some((z) => this.byZone.get('*dnsdomain2')?.size && this.engine.zone(z.origin)?.source.layout === 'dnsdomain2')) {
+      this.rebuildAll();
+      return;
+    }
+    const removed = [...origins].filter((o) => !built.has(o) && this.engine.zone(o) && this.engine.zone(o)!.source.layout !== 'reverse');
+    this.engine.update(report.zones, removed);
+  }
+}
+
+/** Addresses of the zone's NS hosts that our own zones give, except the primary's (it is us). */
+function nsTargets(engine: DnsEngine, zone: Zone): NotifyTarget[] {
+  const out: NotifyTarget[] = [];
+  const ns = zone.nodes.get(zone.origin)?.get(2);
+  for (const r of ns?.rdatas ?? []) {
+    if (r.type !== 2 || r.host === zone.soa.mname) continue;
+    const hostZone = engine.zones().find((z) => r.host === z.origin || r.host.endsWith('.' + z.origin));
+    const node = hostZone?.nodes.get(r.host);
+    for (const set of [node?.get(1), node?.get(28)]) for (const a of set?.rdatas ?? []) if (a.type === 1 || a.type === 28) out.push({ host: a.address, port: 53 });
+  }
+  return out;
+}
+
+function toEntry(e: StoredEntry): Entry {
+  return { dn: e.dn, attributes: e.attrs };
+}
+
+function hasPtrFlag(e: Entry): boolean {
+  return Object.keys(e.attributes).some((k) => k.toLowerCase() === 'ptrrecord');
+}
