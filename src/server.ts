@@ -63,7 +63,8 @@ export function openStore(config: Config, logger?: Logger): Store {
 function aclRules(config: Config, directory: DirectoryService) {
   const adminsNorm = directory.dn.normalize(`ou=admins,${config.baseDN}`);
   if (config.acl.file) return loadAclFile(config.acl.file, directory.dn);
-  return defaultRules({ baseNorm: directory.baseNorm, adminsNorm, anonymousRead: config.ldap.anonymousRead, serviceDnsNorm: [] });
+  const servicesNorm = directory.dn.normalize(`ou=services,${config.baseDN}`);
+  return defaultRules({ baseNorm: directory.baseNorm, adminsNorm, servicesNorm, anonymousRead: config.ldap.anonymousRead });
 }
 
 export interface RunningServer {

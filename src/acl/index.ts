@@ -121,22 +121,29 @@ function targetMatches(t: AclTarget, entryNorm: string, attrKey: string): boolea
   return true;
 }
 
+/** Attributes a mail server needs to route mail (Postfix maps of ISPMan 1.4 and of the article). */
+export const MAIL_ROUTING_ATTRIBUTES = [
+  'objectclass', 'uid', 'ispmandomain', 'ispmandomainmaildeliverymethod', 'maillocaladdress', 'mailalias',
+  'mailroutingaddress', 'mailforwardingaddress', 'mailhost', 'mailacceptinggeneralid', 'maildrop', 'ispmanstatus',
+];
+
 /**
  * ISPMan's own slapd ACLs (design §8, ispman-model §7.3), as the shipped default:
- *  - userPassword (and its subtype ispmanControlPanelPassword): self and admins write, anonymous auth, others none;
- *  - everything else: admins write, a domain's own account writes below its domain, self reads its entry,
- *    the mail service identity and authenticated users read, anonymous reads only when `anonymousRead`.
+ *  - userPassword (and its subtype ispmanControlPanelPassword): its owner, admins and the owning domain's
+ *    account write, anyone may bind with it (auth), nobody reads it;
+ *  - mail routing attributes: admins and the domain account write; the mail service identities
+ *    (entries under ou=services) read, as do authenticated users, and anonymous when `anonymousRead`;
+ *  - everything else: admins and the domain account write, a user reads its own entry, authenticated users
+ *    read, service identities do not (they see only what they need), anonymous only when `anonymousRead`.
  */
-export function defaultRules(opts: { baseNorm: string; adminsNorm: string; anonymousRead: boolean; serviceDnsNorm: string[] }): AclRule[] {
+export function defaultRules(opts: { baseNorm: string; adminsNorm: string; servicesNorm: string; anonymousRead: boolean }): AclRule[] {
   const secrets = ['userpassword', 'ispmancontrolpanelpassword'];
-  const rest: AclBy[] = [
+  const writers: AclBy[] = [
     { who: { kind: 'admins' }, access: 'write' },
     { who: { kind: 'domainOwner' }, access: 'write' },
     { who: { kind: 'self' }, access: 'read' },
-    ...opts.serviceDnsNorm.map((d): AclBy => ({ who: { kind: 'dn', dnNorm: d }, access: 'read' })),
-    { who: { kind: 'users' }, access: 'read' },
   ];
-  if (opts.anonymousRead) rest.push({ who: { kind: 'anonymous' }, access: 'read' });
+  const anonymous: AclBy[] = opts.anonymousRead ? [{ who: { kind: 'anonymous' }, access: 'read' }] : [];
   return [
     {
       to: { attrs: secrets },
@@ -147,6 +154,13 @@ export function defaultRules(opts: { baseNorm: string; adminsNorm: string; anony
         { who: { kind: 'anyone' }, access: 'auth' },
       ],
     },
-    { to: { subtree: '' }, by: rest },
+    {
+      to: { attrs: [...MAIL_ROUTING_ATTRIBUTES, ENTRY] },
+      by: [...writers, { who: { kind: 'subtree', dnNorm: opts.servicesNorm }, access: 'read' }, { who: { kind: 'users' }, access: 'read' }, ...anonymous],
+    },
+    {
+      to: { subtree: '' },
+      by: [...writers, { who: { kind: 'subtree', dnNorm: opts.servicesNorm }, access: 'none' }, { who: { kind: 'users' }, access: 'read' }, ...anonymous],
+    },
   ];
 }
