@@ -7,7 +7,7 @@
 // - the envelope and controls: parseToMessage builds controls with @ldapjs/controls' getControl, whose
 //   PasswordPolicyControl throws on a control without a value — the one nslcd sends with every bind;
 // - BindRequest: parseToPojo throws on SASL credentials; the answer must be authMethodNotSupported;
-// - AddRequest: parseToPojo lowercases attribute names and objectClass values;
+// - AddRequest: parseToPojo lowercases attribute names;
 // - ModifyRequest: Change.fromBer throws on increment (RFC 4525);
 // - SearchRequest: the filter loses its escapes (see filter-ber.ts);
 // - SearchResultEntry: its constructor re-parses and re-formats the DN of every entry (", " becomes ","

@@ -138,7 +138,7 @@ export class Connection {
           request = decodeRequest(pdu);
         } catch (err) {
           if (err instanceof DecodeError) {
-            this.protocolError('malformed PDU', err.message);
+            this.protocolError('malformed_pdu', err.message);
             return;
           }
           throw err;
@@ -147,7 +147,7 @@ export class Connection {
       }
     } catch (err) {
       if (err instanceof FramingError) {
-        this.protocolError(err.reason === 'tooLarge' ? 'PDU too large' : 'not LDAP', err.message);
+        this.protocolError(err.reason === 'tooLarge' ? 'pdu_too_large' : 'not_ldap', err.message);
         return;
       }
       this.server.logger.error({ conn: this.id, peer: this.peer, err }, 'ldap: unexpected error reading a request');

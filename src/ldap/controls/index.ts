@@ -5,7 +5,7 @@
 // changes what we do; ppolicy, deref, manageDsaIT and anything else are ignored when not critical and
 // refused with unavailableCriticalExtension when critical (RFC 4511 §4.1.11).
 
-import { controls as ldapjsControls, type LdapjsControl } from '../ldapjs';
+import { asn1, controls as ldapjsControls, type BerWriter, type LdapjsControl } from '../ldapjs';
 import type { LdapRequest, RequestControl } from '../types';
 
 export const OID = {
@@ -49,6 +49,39 @@ export function decodePagedRequest(control: RequestControl): { size: number; coo
   return { size: parsed.size, cookie };
 }
 
-export function encodePagedResponse(cookie: string | undefined): LdapjsControl {
-  return new ldapjsControls.PagedResultsControl({ value: { size: 0, cookie: Buffer.from(cookie ?? '', 'utf8') } });
+/**
+ * A response control, encoded by us. @ldapjs/controls' Control.toBer always writes the criticality
+ * BOOLEAN, FALSE included; DER omits a DEFAULT value, and libldap reads an explicit FALSE on a response
+ * control as critical (ldapsearch prints "control: 1.2.840.113556.1.4.319 true"). The object passes
+ * @ldapjs/messages' LdapControl check so the result classes can carry it.
+ */
+export class ResponseControl implements LdapjsControl {
+  constructor(
+    readonly type: string,
+    readonly value: Buffer | undefined,
+    readonly criticality = false,
+  ) {}
+
+  get [Symbol.toStringTag](): string {
+    return 'LdapControl';
+  }
+
+  toBer(writer: BerWriter = new asn1.BerWriter()): BerWriter {
+    writer.startSequence();
+    writer.writeString(this.type);
+    if (this.criticality) writer.writeBoolean(true);
+    if (this.value !== undefined) writer.writeBuffer(this.value, 0x04);
+    writer.endSequence();
+    return writer;
+  }
+}
+
+/** RFC 2696 response value: SEQUENCE { size INTEGER (0: unknown), cookie OCTET STRING }. */
+export function encodePagedResponse(cookie: string | undefined): ResponseControl {
+  const writer = new asn1.BerWriter({ size: 64 });
+  writer.startSequence();
+  writer.writeInt(0);
+  writer.writeString(cookie ?? '');
+  writer.endSequence();
+  return new ResponseControl(OID.pagedResults, writer.buffer);
 }
