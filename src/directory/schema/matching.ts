@@ -16,6 +16,8 @@ import { compareGeneralizedTime, parseGeneralizedTime } from './time';
 
 export type RuleUsage = 'equality' | 'ordering' | 'substr';
 
+const OID_CACHE_LIMIT = 10_000;
+
 /** What some rules need from the registry that owns them. */
 export interface RuleContext {
   /** Name → OID (object classes first, then attribute types, then matching rules); undefined when unknown. */
@@ -39,53 +41,47 @@ export interface SubstringsRule extends SubstringRule {
 
 export type AnyRule = EqualityRule | SubstringsRule;
 
-function isSpaceLike(c: number): boolean {
-  return (
-    c === 32 || (c >= 9 && c <= 13) || c === 0x85 || c === 0xa0 || c === 0x1680 ||
-    (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000
-  );
+export interface MatchingRules {
+  /** By OID and by lower-cased name. */
+  byKey: Map<string, AnyRule>;
+  list: AnyRule[];
+  /** Drops cached name → OID resolutions (the registry calls it when definitions are added). */
+  forgetResolvedNames(): void;
 }
 
 const SPACE_RUNS = /[\s\u0085]+/g;
 
 /**
- * Insignificant space handling. `fold` lower-cases. Returns the input itself when it is already in normal
- * form (the common case for stored values), so no allocation happens.
+ * Insignificant space handling. `fold` lower-cases. Printable ASCII with single inner spaces (the common
+ * case for stored values) is checked in one tight loop and returned as is (or just lower-cased).
  */
 function prepare(v: string, fold: boolean): string {
   const n = v.length;
-  let clean = n > 0;
-  let nonAscii = false;
+  if (n === 0) return v;
   let upper = false;
-  let prevSpace = true; // a leading space is not clean
-  for (let i = 0; i < n; i++) {
+  let prev = 32; // as if preceded by a space, so a leading space takes the slow path
+  let i = 0;
+  for (; i < n; i++) {
     const c = v.charCodeAt(i);
-    if (c === 32) {
-      if (prevSpace) {
-        clean = false;
-        break;
-      }
-      prevSpace = true;
-    } else if (c < 32 || (c > 127 && isSpaceLike(c))) {
-      clean = false;
-      break;
+    if (c > 32 && c < 127) {
+      if (c <= 90 && c >= 65) upper = true;
+      prev = c;
+    } else if (c === 32 && prev !== 32) {
+      prev = 32;
     } else {
-      prevSpace = false;
-      if (c > 127) nonAscii = true;
-      else if (c >= 65 && c <= 90) upper = true;
+      break;
     }
   }
-  if (prevSpace && n > 0) clean = false; // trailing space
-  let out = v;
-  if (!clean) {
-    out = v.replace(SPACE_RUNS, ' ').trim();
-    if (out.length === 0 && n > 0) out = ' ';
-    nonAscii = nonAscii || hasNonAscii(out);
-    upper = true; // unknown after rewriting: let toLowerCase decide
-  }
-  if (nonAscii) out = out.normalize('NFKC');
-  if (fold && (upper || nonAscii)) out = out.toLowerCase();
-  return out;
+  if (i === n && prev !== 32) return fold && upper ? v.toLowerCase() : v;
+  return prepareSlow(v, fold);
+}
+
+/** The general case: any whitespace is SPACE, runs collapse, ends trimmed, non-ASCII NFKC-normalized. */
+function prepareSlow(v: string, fold: boolean): string {
+  let out = v.replace(SPACE_RUNS, ' ').trim();
+  if (out.length === 0) return ' '; // RFC 4518: a string of spaces normalizes to one space
+  if (hasNonAscii(out)) out = out.normalize('NFKC');
+  return fold ? out.toLowerCase() : out;
 }
 
 function hasNonAscii(v: string): boolean {
@@ -173,12 +169,17 @@ function firstComponent(v: string): string {
  * The matching rules ispd implements, keyed by OID and by lower-cased name, bound to one registry (for
  * objectIdentifierMatch and distinguishedNameMatch).
  */
-export function createMatchingRules(ctx: RuleContext): Map<string, AnyRule> {
+export function createMatchingRules(ctx: RuleContext): MatchingRules {
+  // objectClass values repeat endlessly (every entry, every filter): remember resolved names.
+  const oidCache = new Map<string, string | null>();
   const oidNormalize = (v: string): string | null => {
+    const hit = oidCache.get(v);
+    if (hit !== undefined) return hit;
     const s = v.length > 0 && (v.charCodeAt(0) === 32 || v.charCodeAt(v.length - 1) === 32) ? v.trim() : v;
-    if (isNumericOid(s)) return s;
-    if (!DESCR.test(s)) return null;
-    return ctx.resolveOid(s) ?? s.toLowerCase();
+    const out = isNumericOid(s) ? s : DESCR.test(s) ? (ctx.resolveOid(s) ?? s.toLowerCase()) : null;
+    if (oidCache.size >= OID_CACHE_LIMIT) oidCache.clear();
+    oidCache.set(v, out);
+    return out;
   };
   const dnNormalize = (v: string): string | null => ctx.normalizeDN(v);
   const uniqueMember = (v: string): string | null => {
@@ -242,12 +243,12 @@ export function createMatchingRules(ctx: RuleContext): Map<string, AnyRule> {
     eq('1.3.6.1.4.1.4203.666.11.2.2', 'CSNMatch', '1.3.6.1.4.1.4203.666.11.2.1', identity, true),
     ord('1.3.6.1.4.1.4203.666.11.2.3', 'CSNOrderingMatch', '1.3.6.1.4.1.4203.666.11.2.1', identity, compareStrings, true),
   ];
-  const map = new Map<string, AnyRule>();
+  const byKey = new Map<string, AnyRule>();
   for (const rule of rules) {
-    map.set(rule.oid, rule);
-    map.set(rule.name.toLowerCase(), rule);
+    byKey.set(rule.oid, rule);
+    byKey.set(rule.name.toLowerCase(), rule);
   }
-  return map;
+  return { byKey, list: rules, forgetResolvedNames: () => oidCache.clear() };
 }
 
 /** RFC 4512 MatchingRuleDescription text, as slapd publishes it. */

@@ -22,8 +22,8 @@ import {
   SchemaDefinition,
   SchemaError,
 } from './parse';
-import { AnyRule, createMatchingRules, EqualityRule, formatMatchingRule, SubstringsRule } from './matching';
-import { formatSyntax, ldapSyntax, SYNTAXES, SyntaxContext } from './syntax';
+import { AnyRule, createMatchingRules, EqualityRule, formatMatchingRule, MatchingRules, SubstringsRule } from './matching';
+import { formatSyntax, ldapSyntax, SYNTAX, SYNTAXES, SyntaxContext } from './syntax';
 import { SYSTEM_SCHEMA, SYSTEM_SCHEMA_FILE } from './system';
 import type { AttributeType, ClassKind, MatchingRule, ObjectClass, Schema, SubstringRule, Usage } from './types';
 
@@ -95,6 +95,8 @@ class Attr implements AttributeType {
   definition: string;
   /** The equality normalizer, resolved once (the hot path calls it per value). */
   normalize: (value: string) => string | null;
+  /** The syntax check bound to this attribute's syntax and length bound, made on first use. */
+  check?: (value: string) => string | null;
   /** Canonical form for comparing a redefinition with this one. */
   readonly identity: string;
   readonly source: AttributeTypeDefinition;
@@ -166,22 +168,26 @@ function where(def: { file: string; line: number }): string {
 
 export class SchemaRegistry implements Schema {
   private readonly attrsByKey = new Map<string, Attr>();
+  /** attrsByKey plus the names as declared: the lookup map. */
+  private readonly attrLookup = new Map<string, Attr>();
+  private readonly classLookup = new Map<string, OClass>();
   private readonly attrsByOid = new Map<string, Attr>();
   private readonly attrList: Attr[] = [];
   private readonly classesByKey = new Map<string, OClass>();
   private readonly classesByOid = new Map<string, OClass>();
   private readonly classList: OClass[] = [];
   private readonly macros: OidMacros = new Map();
+  private readonly matching: MatchingRules;
   private readonly rules: Map<string, AnyRule>;
   private readonly dnNormalizer: DNNormalizer;
-  private readonly syntaxContexts = new Map<string, SyntaxContext>();
 
   constructor() {
     this.dnNormalizer = new DNNormalizer(this);
-    this.rules = createMatchingRules({
+    this.matching = createMatchingRules({
       resolveOid: (name) => this.resolveOid(name),
       normalizeDN: (dn) => this.normalizeDN(dn),
     });
+    this.rules = this.matching.byKey;
     this.loadText(SYSTEM_SCHEMA, SYSTEM_SCHEMA_FILE);
   }
 
@@ -203,6 +209,7 @@ export class SchemaRegistry implements Schema {
   }
 
   add(def: SchemaDefinition): void {
+    this.matching.forgetResolvedNames();
     if (def.kind === 'attributetype') this.addAttributeType(def);
     else if (def.kind === 'objectclass') this.addObjectClass(def);
     // objectidentifier: already applied to the macro table by the parser
@@ -257,7 +264,12 @@ export class SchemaRegistry implements Schema {
     const attr = new Attr(def, identity, sup, { equality, ordering, substr });
     this.attrsByOid.set(attr.oid, attr);
     this.attrsByKey.set(attr.oid, attr);
-    for (const name of def.names) this.attrsByKey.set(name.toLowerCase(), attr);
+    this.attrLookup.set(attr.oid, attr);
+    for (const name of def.names) {
+      this.attrsByKey.set(name.toLowerCase(), attr);
+      this.attrLookup.set(name.toLowerCase(), attr);
+      this.attrLookup.set(name, attr);
+    }
     this.attrList.push(attr);
   }
 
@@ -295,7 +307,12 @@ export class SchemaRegistry implements Schema {
     const oc = new OClass(def, identity, sup, must, may);
     this.classesByOid.set(oc.oid, oc);
     this.classesByKey.set(oc.oid, oc);
-    for (const name of def.names) this.classesByKey.set(name.toLowerCase(), oc);
+    this.classLookup.set(oc.oid, oc);
+    for (const name of def.names) {
+      this.classesByKey.set(name.toLowerCase(), oc);
+      this.classLookup.set(name.toLowerCase(), oc);
+      this.classLookup.set(name, oc);
+    }
     this.classList.push(oc);
   }
 
@@ -319,11 +336,12 @@ export class SchemaRegistry implements Schema {
   // ---- lookups ----
 
   attributeType(nameOrOid: string): AttributeType | undefined {
-    return this.attrsByKey.get(nameOrOid.toLowerCase());
+    // Names usually arrive as declared or lower-cased; both are keys, so most lookups skip toLowerCase.
+    return this.attrLookup.get(nameOrOid) ?? this.attrLookup.get(nameOrOid.toLowerCase());
   }
 
   objectClass(nameOrOid: string): ObjectClass | undefined {
-    return this.classesByKey.get(nameOrOid.toLowerCase());
+    return this.classLookup.get(nameOrOid) ?? this.classLookup.get(nameOrOid.toLowerCase());
   }
 
   attributeTypes(): Iterable<AttributeType> {
@@ -361,14 +379,7 @@ export class SchemaRegistry implements Schema {
   }
 
   matchingRuleDefinitions(): string[] {
-    const seen = new Set<AnyRule>();
-    const out: string[] = [];
-    for (const rule of this.rules.values()) {
-      if (seen.has(rule) || rule.hidden) continue;
-      seen.add(rule);
-      out.push(formatMatchingRule(rule));
-    }
-    return out;
+    return this.matching.list.filter((rule) => !rule.hidden).map(formatMatchingRule);
   }
 
   syntaxDefinitions(): string[] {
@@ -395,18 +406,23 @@ export class SchemaRegistry implements Schema {
   }
 
   checkSyntax(attr: AttributeType, value: string): string | null {
-    const syntax = ldapSyntax(attr.syntax);
-    if (!syntax?.validate) return null;
-    const key = `${attr.syntax}{${attr.syntaxLength ?? ''}}`;
-    let ctx = this.syntaxContexts.get(key);
-    if (!ctx) {
-      ctx = {
-        maxLength: syntax.oid === '1.3.6.1.4.1.1466.115.121.1.26' ? attr.syntaxLength : undefined,
-        isDN: (v: string) => this.normalizeDN(v) !== null,
-      };
-      this.syntaxContexts.set(key, ctx);
+    if (attr instanceof Attr) {
+      if (!attr.check) attr.check = this.syntaxChecker(attr);
+      return attr.check(value);
     }
-    return syntax.validate(value, ctx);
+    return this.syntaxChecker(attr)(value);
+  }
+
+  private syntaxChecker(attr: AttributeType): (value: string) => string | null {
+    const syntax = ldapSyntax(attr.syntax);
+    const validate = syntax?.validate;
+    if (!validate) return () => null;
+    const ctx: SyntaxContext = {
+      // slapd ignores {n} bounds; we enforce them for IA5 String only, where ISPMan's bounds are data rules
+      maxLength: attr.syntax === SYNTAX.ia5String ? attr.syntaxLength : undefined,
+      isDN: (v: string) => this.normalizeDN(v) !== null,
+    };
+    return (value) => validate(value, ctx);
   }
 
   isSubtype(attr: AttributeType, ancestor: AttributeType): boolean {
