@@ -21,7 +21,14 @@ export function targetKind(): TargetKind {
   return requested;
 }
 
+/**
+ * ispd configured the way ISPMan deploys slapd (ispman-model §7.3): anonymous clients read everything
+ * but userPassword, since Postfix, nslcd and Dovecot's DN lookup bind anonymously. The slapd target
+ * carries the same ACL (slapd-process.ts).
+ */
+export const ISPMAN_LIKE_FLAGS = ['--set', 'ldap.anonymousRead=true'];
+
 /** Starts the selected server on the demo data (or `ldif`). */
 export async function startTarget(options: { ldif?: string } = {}): Promise<LdapTarget> {
-  return targetKind() === 'slapd' ? startSlapd({ ldif: options.ldif }) : startIspd({ ldif: options.ldif });
+  return targetKind() === 'slapd' ? startSlapd({ ldif: options.ldif }) : startIspd({ ldif: options.ldif, config: ISPMAN_LIKE_FLAGS });
 }
