@@ -101,7 +101,8 @@ interface DigestSpec {
   id: SchemeId;
 }
 
-const DIGEST_SCHEMES: Record<string, DigestSpec> = {
+// A Map, not an object literal: the name looked up comes from stored data.
+const DIGEST_SCHEMES = new Map<string, DigestSpec>(Object.entries({
   MD5: { algorithm: 'md5', size: 16, salted: false, id: 'md5' },
   SMD5: { algorithm: 'md5', size: 16, salted: true, id: 'smd5' },
   SHA: { algorithm: 'sha1', size: 20, salted: false, id: 'sha' },
@@ -110,7 +111,7 @@ const DIGEST_SCHEMES: Record<string, DigestSpec> = {
   SSHA256: { algorithm: 'sha256', size: 32, salted: true, id: 'ssha256' },
   SHA512: { algorithm: 'sha512', size: 64, salted: false, id: 'sha512' },
   SSHA512: { algorithm: 'sha512', size: 64, salted: true, id: 'ssha512' },
-};
+} satisfies Record<string, DigestSpec>));
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const DES_HASH = /^[./0-9A-Za-z]{13}$/;
@@ -168,7 +169,7 @@ function parse(stored: string, limits: CostLimits): Verifier {
   }
   const name = prefix[1]!.toUpperCase();
   const data = stored.slice(prefix[0].length);
-  const digest = DIGEST_SCHEMES[name];
+  const digest = DIGEST_SCHEMES.get(name);
   if (digest) return parseDigest(`{${name}}`, digest, data);
   if (name === 'CRYPT') return parseCrypt(data, limits);
   if (name === 'ARGON2') return parseArgon2(data, limits);
