@@ -268,6 +268,17 @@ describe('schema: loading', () => {
     }
   });
 
+  it('publishes matchingRuleUse and finds matching rules by name or OID', () => {
+    const uses = schema.matchingRuleUseDefinitions!();
+    const ia5 = uses.find((u) => u.includes("NAME 'caseIgnoreIA5Match'"));
+    assert.ok(ia5 && /APPLIES \( .*\bmailLocalAddress\b.*\bmailAlias\b/.test(ia5), ia5);
+    const dn = uses.find((u) => u.includes("NAME 'distinguishedNameMatch'"))!;
+    assert.match(dn, /\$ radiusProfileDn \$|\$ radiusProfileDn \)/);
+    assert.equal(schema.matchingRule!('CASEIGNOREMATCH')?.oid, '2.5.13.2');
+    assert.equal(schema.matchingRule!('2.5.13.14')?.name, 'integerMatch');
+    assert.equal(schema.matchingRule!('noSuchMatch'), undefined);
+  });
+
   it('loads from an explicit dir and file list', () => {
     const small = loadSchema({ dir, files: ['core.schema', 'cosine.schema'] });
     assert.ok(small.attributeType('associatedDomain'));

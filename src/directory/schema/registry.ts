@@ -382,6 +382,26 @@ export class SchemaRegistry implements Schema {
     return this.matching.list.filter((rule) => !rule.hidden).map(formatMatchingRule);
   }
 
+  /**
+   * RFC 4512 MatchingRuleUseDescription texts: for each published rule, the attribute types it applies to —
+   * those naming it (directly or through SUP) and those whose syntax is the rule's. slapd's own list goes by
+   * its syntax compatibility table, so it is somewhat longer.
+   */
+  matchingRuleUseDefinitions(): string[] {
+    const out: string[] = [];
+    for (const rule of this.matching.list) {
+      if (rule.hidden) continue;
+      const applies = this.attrList.filter(
+        (a) => a.equality === rule || a.ordering === rule || a.substr === rule || a.syntax === rule.syntax,
+      );
+      if (applies.length === 0) continue;
+      const names = applies.map((a) => a.name);
+      const list = names.length === 1 ? names[0] : `( ${names.join(' $ ')} )`;
+      out.push(`( ${rule.oid} NAME '${rule.name}' APPLIES ${list} )`);
+    }
+    return out;
+  }
+
   syntaxDefinitions(): string[] {
     return SYNTAXES.filter((s) => !s.hidden).map(formatSyntax);
   }

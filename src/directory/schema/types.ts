@@ -71,6 +71,10 @@ export interface Schema {
   /** Names (as declared) of the matching rules and syntaxes in use, for cn=Subschema. */
   matchingRuleDefinitions(): string[];
   syntaxDefinitions(): string[];
+  /** RFC 4512 matchingRuleUse texts for cn=Subschema (optional: added after the first version). */
+  matchingRuleUseDefinitions?(): string[];
+  /** A matching rule by name or OID, case-insensitive (extensible match filters); optional like the above. */
+  matchingRule?(nameOrOid: string): MatchingRule | SubstringRule | undefined;
   /** The class with all its superclasses (transitively), itself first. */
   classClosure(oc: ObjectClass): ObjectClass[];
   /**
