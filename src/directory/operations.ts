@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { AttributeMap, Backend, ChangeRecord, IndexTerm, StoredEntry, WriteTransaction } from '../../backends/types';
 import { AccessControl, ENTRY, type Requester } from '../acl';
-import { hashPassword, isHashed, verifyPassword } from '../auth/passwords';
+import { decoyVerify, hashPassword, identifyScheme, isHashed, needsRehash, verifyPassword } from '../auth/passwords';
 import { BindThrottle } from '../auth/throttle';
 import { DNNormalizer, formatDN, formatRDN, parseDN, parentOfNormalized, type RDN } from './dn';
 import { canonicalName, COMPUTED_OPERATIONAL, generalizedTime, isOperational, keyOfStoredName, parseSelection, selects, splitDescription } from './entry';
@@ -327,8 +327,12 @@ export class DirectoryService extends EventEmitter implements Directory {
           matched = value;
           break;
         }
+        const scheme = identifyScheme(value);
+        if (!scheme.supported) this.options.logger?.warn({ dn: entry.dn, scheme: scheme.label }, 'userPassword uses an unsupported scheme');
       }
     }
+    // Spend the same time on a DN that does not exist, so timing does not reveal which DNs exist.
+    if (!entry || stored.length === 0) await decoyVerify(password, this.options.passwordScheme);
     if (!ok) {
       throttle?.recordFailure(dnNorm, ctx.peer);
       this.emit('bindFailure', entry ? 'wrong-password' : 'no-such-entry');
@@ -341,7 +345,7 @@ export class DirectoryService extends EventEmitter implements Directory {
 
   private async rehash(entry: StoredEntry, old: string, password: string): Promise<void> {
     const scheme = this.options.passwordScheme ?? '{SSHA512}';
-    if (old.toUpperCase().startsWith(scheme.toUpperCase())) return;
+    if (!needsRehash(old, scheme)) return;
     const fresh = await hashPassword(password, scheme);
     this.backend.write((tx) => {
       const cur = tx.getByDnNorm(entry.dnNorm);
