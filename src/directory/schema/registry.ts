@@ -167,13 +167,11 @@ function where(def: { file: string; line: number }): string {
 }
 
 export class SchemaRegistry implements Schema {
-  private readonly attrsByKey = new Map<string, Attr>();
-  /** attrsByKey plus the names as declared: the lookup map. */
+  /** By OID, lower-cased name and name as declared (so most lookups need no toLowerCase). */
   private readonly attrLookup = new Map<string, Attr>();
   private readonly classLookup = new Map<string, OClass>();
   private readonly attrsByOid = new Map<string, Attr>();
   private readonly attrList: Attr[] = [];
-  private readonly classesByKey = new Map<string, OClass>();
   private readonly classesByOid = new Map<string, OClass>();
   private readonly classList: OClass[] = [];
   private readonly macros: OidMacros = new Map();
@@ -233,7 +231,7 @@ export class SchemaRegistry implements Schema {
     };
     let sup: Attr | undefined;
     if (def.sup !== undefined) {
-      sup = this.attrsByKey.get(def.sup.toLowerCase()) ?? fail(`SUP "${def.sup}" is not a defined attribute type`);
+      sup = this.attrLookup.get(def.sup.toLowerCase()) ?? fail(`SUP "${def.sup}" is not a defined attribute type`);
       if (sup.usage !== def.usage) fail(`USAGE ${def.usage} differs from its SUP ${sup.name}'s ${sup.usage}`);
     }
     if (def.syntax === undefined && !sup) fail('has neither SYNTAX nor SUP');
@@ -258,15 +256,13 @@ export class SchemaRegistry implements Schema {
       this.conflict('attributetype', def, existing.source, `OID ${def.oid} is already defined differently`);
     }
     for (const name of def.names) {
-      const other = this.attrsByKey.get(name.toLowerCase());
+      const other = this.attrLookup.get(name.toLowerCase());
       if (other) this.conflict('attributetype', def, other.source, `name "${name}" is already used by attribute type ${other.oid}`);
     }
     const attr = new Attr(def, identity, sup, { equality, ordering, substr });
     this.attrsByOid.set(attr.oid, attr);
-    this.attrsByKey.set(attr.oid, attr);
     this.attrLookup.set(attr.oid, attr);
     for (const name of def.names) {
-      this.attrsByKey.set(name.toLowerCase(), attr);
       this.attrLookup.set(name.toLowerCase(), attr);
       this.attrLookup.set(name, attr);
     }
@@ -278,13 +274,13 @@ export class SchemaRegistry implements Schema {
     const fail: (why: string) => never = (why) => {
       throw new SchemaError(def.file, def.line, `${label}: ${why}`);
     };
-    const sup = def.sup.map((n) => this.classesByKey.get(n.toLowerCase()) ?? fail(`SUP "${n}" is not a defined object class`));
+    const sup = def.sup.map((n) => this.classLookup.get(n.toLowerCase()) ?? fail(`SUP "${n}" is not a defined object class`));
     for (const s of sup) {
       // slapd (oc.c): a superclass of another kind must be ABSTRACT.
       if (s.kind !== def.classKind && s.kind !== 'ABSTRACT') fail(`${def.classKind} class cannot have the ${s.kind} superclass ${s.name}`);
     }
     const attrs = (list: string[], what: string) =>
-      list.map((n) => this.attrsByKey.get(n.toLowerCase()) ?? fail(`${what} attribute "${n}" is not a defined attribute type`));
+      list.map((n) => this.attrLookup.get(n.toLowerCase()) ?? fail(`${what} attribute "${n}" is not a defined attribute type`));
     const must = attrs(def.must, 'MUST');
     const may = attrs(def.may, 'MAY');
 
@@ -301,15 +297,13 @@ export class SchemaRegistry implements Schema {
       this.conflict('objectclass', def, existing.source, `OID ${def.oid} is already defined differently`);
     }
     for (const name of def.names) {
-      const other = this.classesByKey.get(name.toLowerCase());
+      const other = this.classLookup.get(name.toLowerCase());
       if (other) this.conflict('objectclass', def, other.source, `name "${name}" is already used by object class ${other.oid}`);
     }
     const oc = new OClass(def, identity, sup, must, may);
     this.classesByOid.set(oc.oid, oc);
-    this.classesByKey.set(oc.oid, oc);
     this.classLookup.set(oc.oid, oc);
     for (const name of def.names) {
-      this.classesByKey.set(name.toLowerCase(), oc);
       this.classLookup.set(name.toLowerCase(), oc);
       this.classLookup.set(name, oc);
     }
@@ -366,7 +360,7 @@ export class SchemaRegistry implements Schema {
   /** Numeric OID for a name: object classes first (objectClass values), then attribute types, then rules. */
   resolveOid(name: string): string | undefined {
     const key = name.toLowerCase();
-    return this.classesByKey.get(key)?.oid ?? this.attrsByKey.get(key)?.oid ?? this.rules.get(key)?.oid;
+    return this.classLookup.get(key)?.oid ?? this.attrLookup.get(key)?.oid ?? this.rules.get(key)?.oid;
   }
 
   /** Normal form of a DN (schema-aware, dn.ts), or null when it does not parse or names unknown attributes. */
@@ -416,6 +410,8 @@ export class SchemaRegistry implements Schema {
       for (const s of c.sup) visit(s);
     };
     visit(own ?? oc);
+    // Shared by every caller: frozen so nobody can change another's answer.
+    Object.freeze(out);
     if (own) own.closure = out as OClass[];
     return out;
   }
