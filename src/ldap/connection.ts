@@ -87,10 +87,18 @@ export class Connection {
     return this.socket.write(pdu);
   }
 
-  /** Resolves when the socket can take more data, or when it closed. */
-  waitDrain(): Promise<void> {
-    if (this.closed || this.socket.destroyed || !this.socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.add(resolve));
+  /** Resolves when the socket can take more data, when it closed, or when `signal` aborts (abandon). */
+  waitDrain(signal?: AbortSignal): Promise<void> {
+    if (this.closed || this.socket.destroyed || !this.socket.writableNeedDrain || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        this.drainWaiters.delete(wake);
+        signal?.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.drainWaiters.add(wake);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
   }
 
   cork(): void {
@@ -351,7 +359,18 @@ export class Connection {
     for (const wake of waiters) wake();
   }
 
+  /** Logged once, when the client is found gone while operations still run (they are stopped next). */
+  private noteClientGone(cause: string): void {
+    if (this.goneLogged || this.inFlight.size === 0) return;
+    this.goneLogged = true;
+    const ops = [...this.inFlight.values()].map(({ request }) => request.op);
+    this.server.logger.info({ conn: this.id, peer: this.peer, ops, cause }, 'ldap: client gone with operations in flight; stopping them');
+  }
+
+  private goneLogged = false;
+
   private endedByPeer(): void {
+    this.noteClientGone('end of stream');
     // The client half-closed (or closed): there is nobody to answer. A truncated PDU left in the framer
     // is dropped silently, as slapd does.
     if (this.framer.pendingBytes > 0) {
@@ -362,6 +381,7 @@ export class Connection {
 
   private socketError(err: Error & { code?: string }): void {
     const expected = err.code === 'ECONNRESET' || err.code === 'EPIPE';
+    this.noteClientGone(err.code ?? err.message);
     if (this.socket instanceof tls.TLSSocket && !expected) {
       this.server.observer?.onProtocolError?.('tls');
     }
@@ -372,10 +392,7 @@ export class Connection {
   private socketClosed(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.inFlight.size > 0) {
-      const ops = [...this.inFlight.values()].map(({ request }) => request.op);
-      this.server.logger.info({ conn: this.id, peer: this.peer, ops }, 'ldap: client gone with operations in flight; stopping them');
-    }
+    if (!this.shuttingDown) this.noteClientGone('socket closed');
     this.abortAll('disconnected');
     this.wakeDrainWaiters();
     for (const wake of [...this.idleWaiters]) wake();

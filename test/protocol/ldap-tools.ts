@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as net from 'node:net';
 import { startLdapServer, type LdapObserver, type LdapServer, type LdapServerOptions } from '../../src/ldap';
+import { PduFramer } from '../../src/ldap/framing';
 import { MemoryDirectory } from '../support/memory-directory';
 
 export interface RecordedLog {
@@ -90,4 +91,106 @@ export function readUntilClose(socket: net.Socket, timeoutMs = 5000): Promise<{ 
     socket.on('error', () => undefined);
     socket.once('close', () => finish(true));
   });
+}
+
+// ---- a raw LDAP client: hand-built requests, every response decoded by @ldapjs/messages ----------------
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const ldapjsMessages = require('@ldapjs/messages');
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { BerReader } = require('@ldapjs/asn1');
+
+export interface Response {
+  type: string;
+  messageId: number;
+  status?: number;
+  diagnosticMessage?: string;
+  matchedDN?: string;
+  responseName?: string;
+  responseValue?: string;
+  objectName?: string;
+  raw: Buffer;
+}
+
+export const request = {
+  bind: (messageId: number, name: string, credentials: string): Buffer =>
+    new ldapjsMessages.BindRequest({ messageId, name, credentials }).toBer().buffer,
+  search: (messageId: number, baseObject: string, filter = '(objectClass=*)', attributes: string[] = []): Buffer =>
+    new ldapjsMessages.SearchRequest({ messageId, baseObject, scope: 'sub', filter, attributes }).toBer().buffer,
+  abandon: (messageId: number, abandonId: number): Buffer => new ldapjsMessages.AbandonRequest({ messageId, abandonId }).toBer().buffer,
+  extended: (messageId: number, requestName: string): Buffer => new ldapjsMessages.ExtensionRequest({ messageId, requestName }).toBer().buffer,
+  unbind: (messageId: number): Buffer => new ldapjsMessages.UnbindRequest({ messageId }).toBer().buffer,
+};
+
+/** Reads LDAP responses off a socket, one PDU at a time; `closed` settles when the server closes. */
+export class RawClient {
+  readonly closed: Promise<void>;
+  private readonly framer = new PduFramer(64 * 1024 * 1024);
+  private readonly queue: Response[] = [];
+  private waiter: (() => void) | undefined;
+  private isClosed = false;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.framer.push(chunk);
+      for (let pdu = this.framer.next(); pdu; pdu = this.framer.next()) this.queue.push(decodeResponse(Buffer.from(pdu)));
+      this.waiter?.();
+    });
+    socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) => socket.once('close', () => {
+      this.isClosed = true;
+      this.waiter?.();
+      resolve();
+    }));
+  }
+
+  static async connect(port: number): Promise<RawClient> {
+    return new RawClient(await rawConnect(port));
+  }
+
+  send(pdu: Buffer): void {
+    this.socket.write(pdu);
+  }
+
+  /** The next response, or undefined if the server closed first / nothing came within timeoutMs. */
+  async next(timeoutMs = 5000): Promise<Response | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.queue.length === 0 && !this.isClosed && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.waiter = undefined;
+    }
+    return this.queue.shift();
+  }
+
+  /** Responses up to and including the one of type `type` for `messageId`. */
+  async until(type: string, messageId: number, timeoutMs = 10000): Promise<Response[]> {
+    const got: Response[] = [];
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const response = await this.next(Math.max(1, deadline - Date.now()));
+      if (!response) throw new Error(`no ${type} for message ${messageId}; got ${got.length} responses`);
+      got.push(response);
+      if (response.type === type && response.messageId === messageId) return got;
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function decodeResponse(pdu: Buffer): Response {
+  const message = ldapjsMessages.LdapMessage.parse(new BerReader(pdu));
+  const response: Response = { type: message.type, messageId: message.id, raw: pdu };
+  for (const field of ['status', 'diagnosticMessage', 'matchedDN', 'responseName', 'responseValue'] as const) {
+    if (message[field] !== undefined) (response as unknown as Record<string, unknown>)[field] = message[field];
+  }
+  if (message.type === 'SearchResultEntry') response.objectName = String(message.objectName);
+  return response;
 }

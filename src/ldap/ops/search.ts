@@ -85,7 +85,7 @@ async function stream(conn: Connection, request: SearchOp, iterator: Iterator<En
     } finally {
       conn.uncork();
     }
-    if (full) await conn.waitDrain();
+    if (full) await conn.waitDrain(signal);
     else await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
