@@ -91,6 +91,15 @@ const SYNTAX: Array<[string, string, boolean]> = [
   ['postalAddress', '1 Main St$Geneva', true],
   ['cn', 'Zoë', true],
   ['userPassword', '{CRYPT}XXffGGHH', true],
+  ['cn', '', false],
+  ['cn', '  ', true],
+  ['mailLocalAddress', '', true],
+  ['seeAlso', '', true],
+  ['seeAlso', 'foo=bar', false],
+  ['x121Address', '', false],
+  ['uidNumber', '-', false],
+  ['uidNumber', '99999999999999999999999', true],
+  // Not compared: IA5 {n} length bounds, which ispd enforces and slapd ignores.
 ];
 
 describe('schema: matching rules and syntaxes agree with slapd', function () {
