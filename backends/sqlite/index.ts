@@ -47,6 +47,7 @@ const TERM_BATCH = 100;
 const BULK_CACHE_KIB = 1 << 20;
 /** SQLite allows at most 500 terms in one compound SELECT (SQLITE_MAX_COMPOUND_SELECT). */
 const MAX_COMPOUND = 400;
+const LIMIT_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
 /** Guess of how many distinct values a prefix matches, relative to one value, for cost estimates. */
 const PREFIX_FANOUT = 20;
 
@@ -74,6 +75,16 @@ function prefixUpperBound(prefix: string): string {
   while (i >= 0 && prefix.charCodeAt(i) === 0xffff) i--;
   if (i < 0) return '';
   return prefix.slice(0, i) + String.fromCharCode(prefix.charCodeAt(i) + 1);
+}
+
+/**
+ * LIMIT is written into the SQL text, not bound: SQLite re-prepares a statement whose LIMIT is a bound
+ * parameter on every execution (its planner looks at the value), which costs more than the query itself.
+ * Limits are rounded up to a few buckets so the statement cache stays small; the extra rows are dropped.
+ */
+function limitBucket(limit: number): number {
+  for (const b of LIMIT_BUCKETS) if (limit <= b) return b;
+  return Math.ceil(limit / 10_000) * 10_000;
 }
 
 function termKey(attr: string, value: string): string {
@@ -287,11 +298,12 @@ export class SqliteBackend implements Backend {
 
   private searchChunk(query: CandidateQuery, afterId: number, limit: number): StoredEntry[] {
     if (limit <= 0) return [];
-    const plan = this.plan(query, afterId, limit);
+    const plan = this.plan(query, afterId, limitBucket(limit));
     if (plan === null) return [];
     const rows = this.prepare(plan.sql).all(...plan.params) as Row[];
-    const out = new Array<StoredEntry>(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = rowToEntry(rows[i]);
+    const n = Math.min(rows.length, limit);
+    const out = new Array<StoredEntry>(n);
+    for (let i = 0; i < n; i++) out[i] = rowToEntry(rows[i]);
     return out;
   }
 
@@ -493,11 +505,11 @@ export class SqliteBackend implements Backend {
         params.push(basePath, basePath + PATH_SEP_NEXT);
       }
       if (afterId > 0) {
-        sql += ' AND e.id > ?';
+        // Unary +: the candidate list drives the query; the rowid range must not take over.
+        sql += ' AND +e.id > ?';
         params.push(afterId);
       }
-      sql += ' ORDER BY e.id LIMIT ?';
-      params.push(limit);
+      sql += ` ORDER BY e.id LIMIT ${limit}`;
       return { sql, params };
     }
 
@@ -506,8 +518,7 @@ export class SqliteBackend implements Backend {
       let sql = `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.parent_id = ? AND e.id > ?`;
       params.push(base.id, afterId);
       sql += this.eqFilters(andItems, null, 'e.id', params);
-      sql += ' ORDER BY e.id LIMIT ?';
-      params.push(limit);
+      sql += ` ORDER BY e.id LIMIT ${limit}`;
       return { sql, params };
     }
 
@@ -521,15 +532,13 @@ export class SqliteBackend implements Backend {
         'SELECT s.id FROM entries s INDEXED BY entries_path WHERE s.path >= ? AND s.path < ? AND s.id > ?';
       params.push(basePath, basePath + PATH_SEP_NEXT, afterId);
       sql += this.eqFilters(andItems, null, 's.id', params);
-      sql += ' ORDER BY s.id LIMIT ?) ORDER BY e.id';
-      params.push(limit);
+      sql += ` ORDER BY s.id LIMIT ${limit}) ORDER BY e.id`;
       return { sql, params };
     }
     let sql = `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.id > ? AND +e.path >= ? AND +e.path < ?`;
     params.push(afterId, basePath, basePath + PATH_SEP_NEXT);
     sql += this.eqFilters(andItems, null, 'e.id', params);
-    sql += ' ORDER BY e.id LIMIT ?';
-    params.push(limit);
+    sql += ` ORDER BY e.id LIMIT ${limit}`;
     return { sql, params };
   }
 
@@ -850,12 +859,9 @@ export class SqliteBackend implements Backend {
   }
 
   close(): void {
-    if (!this.db.open) return;
-    try {
-      this.db.pragma('optimize');
-    } finally {
-      this.db.close();
-    }
+    // No ANALYZE / PRAGMA optimize: the plans here are chosen by this code (attr_stats, unary +, INDEXED BY),
+    // and SQLite's stat4 samples would make it re-prepare statements on every new binding.
+    if (this.db.open) this.db.close();
   }
 }
 
