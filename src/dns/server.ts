@@ -97,8 +97,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const source = new EntrySource(opts, engine, logger);
   source.loadAll();
 
-  const udp = dgram.createSocket({ type: net.isIPv6(opts.listen.host) ? 'udp6' : 'udp4', reuseAddr: false });
-  udp.on('message', (msg, rinfo) => {
+  const onUdp = (udp: dgram.Socket) => (msg: Buffer, rinfo: dgram.RemoteInfo) => {
     let out: Buffer[] | null;
     try {
       out = engine.handle(msg, 'udp', rinfo.address);
@@ -107,26 +106,28 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       return;
     }
     if (out) for (const m of out) udp.send(m, rinfo.port, rinfo.address);
-  });
+  };
+  const tcpIdleMs = (opts.tcpIdleSeconds ?? 10) * 1000;
+  // UDP and TCP share one port number; with port 0 the OS picks the UDP port and TCP may find it taken.
+  let udp!: dgram.Socket;
+  let tcp!: net.Server;
+  for (let attempt = 0; ; attempt++) {
+    udp = dgram.createSocket({ type: net.isIPv6(opts.listen.host) ? 'udp6' : 'udp4' });
+    udp.on('message', onUdp(udp));
+    await listenUdp(udp, opts.listen.port, opts.listen.host);
+    const port = udp.address().port;
+    tcp = net.createServer((socket) => serveTcp(socket, engine, logger, tcpIdleMs));
+    tcp.maxConnections = opts.maxTcpConnections ?? 512;
+    try {
+      await listenTcp(tcp, port, opts.listen.host);
+      break;
+    } catch (err) {
+      udp.close();
+      if (opts.listen.port !== 0 || attempt >= 10) throw err;
+    }
+  }
   udp.on('error', (err) => logger.warn({ err: err.message }, 'DNS UDP socket error'));
-  await new Promise<void>((resolve, reject) => {
-    udp.once('error', reject);
-    udp.bind(opts.listen.port, opts.listen.host, () => {
-      udp.removeListener('error', reject);
-      resolve();
-    });
-  });
   const port = udp.address().port;
-
-  const tcp = net.createServer((socket) => serveTcp(socket, engine, logger, (opts.tcpIdleSeconds ?? 10) * 1000));
-  tcp.maxConnections = opts.maxTcpConnections ?? 512;
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, opts.listen.host, () => {
-      tcp.removeListener('error', reject);
-      resolve();
-    });
-  });
 
   const unsubscribe = opts.onCommitted?.(() => source.sync());
   const poll = opts.backend && (opts.pollIntervalMs ?? 1000) > 0 ? setInterval(() => source.sync(), opts.pollIntervalMs ?? 1000) : undefined;
@@ -150,6 +151,26 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       });
     },
   };
+}
+
+function listenUdp(udp: dgram.Socket, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(port, host, () => {
+      udp.removeListener('error', reject);
+      resolve();
+    });
+  });
+}
+
+function listenTcp(tcp: net.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(port, host, () => {
+      tcp.removeListener('error', reject);
+      resolve();
+    });
+  });
 }
 
 function openSockets(server: net.Server): net.Socket[] {
