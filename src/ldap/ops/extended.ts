@@ -45,7 +45,8 @@ function reply(conn: Connection, request: ExtendedOp, result: LdapResultFields, 
 function startTls(server: ServerContext, conn: Connection, request: ExtendedOp): number {
   const context = server.secureContext();
   if (context === undefined) {
-    return reply(conn, request, { code: ResultCode.unavailable, message: 'Could not initialize TLS' }, START_TLS_OID);
+    // slapd without TLS configured does not know the operation at all.
+    return reply(conn, request, { code: ResultCode.protocolError, message: 'unsupported extended operation' });
   }
   if (conn.secure) {
     return reply(conn, request, { code: ResultCode.operationsError, message: 'TLS already started' }, START_TLS_OID);
