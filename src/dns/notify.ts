@@ -67,7 +67,12 @@ export class Notifier {
   private readonly opts: Required<Pick<NotifierOptions, 'initialDelayMs' | 'maxDelayMs' | 'maxAttempts'>> & NotifierOptions;
 
   constructor(opts: NotifierOptions = {}) {
-    this.opts = { initialDelayMs: 1000, maxDelayMs: 60000, maxAttempts: 10, ...opts };
+    this.opts = {
+      ...opts,
+      initialDelayMs: opts.initialDelayMs ?? 1000,
+      maxDelayMs: opts.maxDelayMs ?? 60000,
+      maxAttempts: opts.maxAttempts ?? 10,
+    };
   }
 
   private socket(v6: boolean): dgram.Socket {
