@@ -438,7 +438,9 @@ describe('schema: matching rules', () => {
 
   it('caseIgnoreMatch and caseExactMatch: trim, collapse inner runs of spaces, fold only for *Ignore*', () => {
     assert.equal(norm('cn', '  John   Smith '), 'john smith');
-    assert.equal(norm('cn', 'John\tSmith'), 'john smith');
+    assert.equal(norm('cn', 'John\u00a0\u2003Smith'), 'john smith'); // Unicode spaces are insignificant
+    assert.equal(norm('cn', 'John\tSmith'), 'john\tsmith'); // TAB is not (slapd agrees)
+    assert.equal(norm('mailLocalAddress', 'A\tB'), 'a\tb');
     assert.equal(norm('cn', 'already normal'), 'already normal');
     assert.equal(norm('cn', 'ÉCOLE'), 'école');
     assert.equal(norm('labeledURI', '  http://Example.com/  A '), 'http://Example.com/ A');

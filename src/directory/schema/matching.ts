@@ -4,10 +4,12 @@
 // path: each normalizer first scans the string once and returns it unchanged when nothing needs doing, and
 // the few regular expressions are module constants (compiled once).
 //
-// String preparation is RFC 4518 simplified: whitespace characters count as SPACE, leading and trailing
-// spaces are dropped, inner runs collapse to one space, *Ignore* rules fold case (toLowerCase), and non-ASCII
-// text is NFKC-normalized. Substring rules use the same preparation for values and assertion fragments, so
-// containment can be tested on the normal forms.
+// String preparation is RFC 4518 simplified the way slapd does it (checked against slapd in
+// test/unit/schema-slapd.test.ts): SPACE and the Unicode space separators (NBSP, EM SPACE, …) are
+// insignificant — leading and trailing ones dropped, inner runs collapsed to one space — while TAB and
+// newlines stay significant; IA5 rules treat only SPACE so; *Ignore* rules fold case (toLowerCase), and
+// non-ASCII text is NFKC-normalized. Substring rules use the same preparation for values and assertion
+// fragments, so containment can be tested on the normal forms.
 
 import type { MatchingRule, SubstringRule } from './types';
 import { isNumericOid } from './parse';
@@ -49,13 +51,15 @@ export interface MatchingRules {
   forgetResolvedNames(): void;
 }
 
-const SPACE_RUNS = /[\s\u0085]+/g;
+/** Runs of SPACE and Unicode space separators (category Zs). */
+const UNICODE_SPACE_RUNS = /[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+/g;
+const SPACE_RUNS = / +/g;
 
 /**
  * Insignificant space handling. `fold` lower-cases. Printable ASCII with single inner spaces (the common
  * case for stored values) is checked in one tight loop and returned as is (or just lower-cased).
  */
-function prepare(v: string, fold: boolean): string {
+function prepare(v: string, fold: boolean, ia5: boolean): string {
   const n = v.length;
   if (n === 0) return v;
   let upper = false;
@@ -73,12 +77,14 @@ function prepare(v: string, fold: boolean): string {
     }
   }
   if (i === n && prev !== 32) return fold && upper ? v.toLowerCase() : v;
-  return prepareSlow(v, fold);
+  return prepareSlow(v, fold, ia5);
 }
 
 /** The general case: any whitespace is SPACE, runs collapse, ends trimmed, non-ASCII NFKC-normalized. */
-function prepareSlow(v: string, fold: boolean): string {
-  let out = v.replace(SPACE_RUNS, ' ').trim();
+function prepareSlow(v: string, fold: boolean, ia5: boolean): string {
+  let out = v.replace(ia5 ? SPACE_RUNS : UNICODE_SPACE_RUNS, ' ');
+  if (out.charCodeAt(0) === 32) out = out.slice(1);
+  if (out.charCodeAt(out.length - 1) === 32) out = out.slice(0, -1);
   if (out.length === 0) return ' '; // RFC 4518: a string of spaces normalizes to one space
   if (hasNonAscii(out)) out = out.normalize('NFKC');
   return fold ? out.toLowerCase() : out;
@@ -89,8 +95,10 @@ function hasNonAscii(v: string): boolean {
   return false;
 }
 
-const caseIgnore = (v: string): string => prepare(v, true);
-const caseExact = (v: string): string => prepare(v, false);
+const caseIgnore = (v: string): string => prepare(v, true, false);
+const caseExact = (v: string): string => prepare(v, false, false);
+const caseIgnoreIA5 = (v: string): string => prepare(v, true, true);
+const caseExactIA5 = (v: string): string => prepare(v, false, true);
 const identity = (v: string): string => v;
 
 function removeChars(v: string, a: number, b: number): string {
@@ -224,8 +232,9 @@ export function createMatchingRules(ctx: RuleContext): MatchingRules {
     eq('2.5.13.17', 'octetStringMatch', S.octetString, identity),
     ord('2.5.13.18', 'octetStringOrderingMatch', S.octetString, identity, compareStrings),
     sub('2.5.13.19', 'octetStringSubstringsMatch', S.octetString, identity),
-    eq('2.5.13.20', 'telephoneNumberMatch', S.telephoneNumber, (v) => removeChars(v, 32, 45).toLowerCase()),
-    sub('2.5.13.21', 'telephoneNumberSubstringsMatch', S.substringAssertion, (v) => removeChars(v, 32, 45).toLowerCase()),
+    // slapd drops spaces and hyphens and compares the rest exactly (no case folding)
+    eq('2.5.13.20', 'telephoneNumberMatch', S.telephoneNumber, (v) => removeChars(v, 32, 45)),
+    sub('2.5.13.21', 'telephoneNumberSubstringsMatch', S.substringAssertion, (v) => removeChars(v, 32, 45)),
     eq('2.5.13.22', 'presentationAddressMatch', '1.3.6.1.4.1.1466.115.121.1.43', caseIgnore, true),
     eq('2.5.13.23', 'uniqueMemberMatch', S.nameAndOptionalUID, uniqueMember),
     eq('2.5.13.24', 'protocolInformationMatch', '1.3.6.1.4.1.1466.115.121.1.42', caseIgnore, true),
@@ -234,10 +243,10 @@ export function createMatchingRules(ctx: RuleContext): MatchingRules {
     eq('2.5.13.29', 'integerFirstComponentMatch', S.integer, (v) => normalizeInteger(firstComponent(v))),
     eq('2.5.13.30', 'objectIdentifierFirstComponentMatch', S.oid, (v) => oidNormalize(firstComponent(v))),
     eq('2.5.13.34', 'certificateExactMatch', '1.3.6.1.1.15.1', identity),
-    eq('1.3.6.1.4.1.1466.109.114.1', 'caseExactIA5Match', S.ia5String, caseExact),
-    eq('1.3.6.1.4.1.1466.109.114.2', 'caseIgnoreIA5Match', S.ia5String, caseIgnore),
-    sub('1.3.6.1.4.1.1466.109.114.3', 'caseIgnoreIA5SubstringsMatch', S.ia5String, caseIgnore),
-    sub('1.3.6.1.4.1.4203.1.2.1', 'caseExactIA5SubstringsMatch', S.ia5String, caseExact),
+    eq('1.3.6.1.4.1.1466.109.114.1', 'caseExactIA5Match', S.ia5String, caseExactIA5),
+    eq('1.3.6.1.4.1.1466.109.114.2', 'caseIgnoreIA5Match', S.ia5String, caseIgnoreIA5),
+    sub('1.3.6.1.4.1.1466.109.114.3', 'caseIgnoreIA5SubstringsMatch', S.ia5String, caseIgnoreIA5),
+    sub('1.3.6.1.4.1.4203.1.2.1', 'caseExactIA5SubstringsMatch', S.ia5String, caseExactIA5),
     eq('1.3.6.1.1.16.2', 'UUIDMatch', '1.3.6.1.1.16.1', (v) => (UUID.test(v) ? v.toLowerCase() : null)),
     ord('1.3.6.1.1.16.3', 'UUIDOrderingMatch', '1.3.6.1.1.16.1', (v) => (UUID.test(v) ? v.toLowerCase() : null), compareStrings),
     eq('1.3.6.1.4.1.4203.666.11.2.2', 'CSNMatch', '1.3.6.1.4.1.4203.666.11.2.1', identity, true),
