@@ -53,6 +53,8 @@ interface Options {
   profile: boolean;
   ispd: boolean;
   keep: boolean;
+  /** Scenario ids to run (default all); 'none' runs only loads, checks, write -> DNS and scaling. */
+  scenarios?: string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -86,14 +88,17 @@ function parseOptions(argv: string[]): Options {
   };
   for (let i = 0; i < argv.length; i++) {
     const key = numeric[argv[i]];
-    if (key) {
+    if (argv[i] === '--scenarios') {
+      options.scenarios = (argv[++i] ?? '').split(',').filter(Boolean);
+    } else if (key) {
       const value = Number(argv[++i]);
       if (!Number.isFinite(value) || value < 0) throw new Error(`${argv[i - 1]} needs a number`);
       (options as unknown as Record<string, number>)[key] = value;
     } else if (!['--quick', '--profile', '--no-ispd', '--keep'].includes(argv[i])) {
       throw new Error(
         `unknown flag ${argv[i]}\nusage: npm run bench -- [--quick] [--domains N] [--users M] [--large-domains N|0] [--duration S] [--warmup S]\n` +
-          '       [--rounds R] [--write-changes N] [--pdns-write-changes N] [--dns-check N] [--seed N] [--profile] [--no-ispd] [--keep]',
+          '       [--rounds R] [--write-changes N] [--pdns-write-changes N] [--dns-check N] [--seed N] [--scenarios a,b|none]\n' +
+          '       [--profile] [--no-ispd] [--keep]',
       );
     }
   }
@@ -461,7 +466,7 @@ async function main(): Promise<void> {
       ...LDAP_SCENARIOS.map((scenario) => ({ scenario, reference: slapd as LdapServer | DnsServer })),
       { scenario: DNS_SCENARIO, reference: pdns },
       { scenario: { ...DNS_SCENARIO, id: 'dns-vs-nsd' }, reference: nsd },
-    ];
+    ].filter(({ scenario }) => !options.scenarios || options.scenarios.includes(scenario.id) || (scenario.id === 'dns' && options.scenarios.includes('dns-vs-nsd')));
     const series = new Map<string, { ispd: Series; ref: Series }>();
     for (const { scenario, reference } of plan) series.set(scenario.id, { ispd: { server: 'ispd', runs: [] }, ref: { server: reference.name, runs: [] } });
     for (let round = 0; round < options.rounds; round++) {
@@ -490,7 +495,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    series.get('dns-vs-nsd')!.ispd = series.get('dns')!.ispd;
+    if (series.has('dns-vs-nsd') && series.has('dns')) series.get('dns-vs-nsd')!.ispd = series.get('dns')!.ispd;
     for (const { scenario, reference } of plan) {
       const entry = series.get(scenario.id)!;
       const ispdSummary = summarize(entry.ispd);
