@@ -80,13 +80,13 @@ function prepare(v: string, fold: boolean, ia5: boolean): string {
   return prepareSlow(v, fold, ia5);
 }
 
-/** The general case: any whitespace is SPACE, runs collapse, ends trimmed, non-ASCII NFKC-normalized. */
+/** The general case, in RFC 4518's order: NFKC (non-ASCII only), then insignificant space handling. */
 function prepareSlow(v: string, fold: boolean, ia5: boolean): string {
-  let out = v.replace(ia5 ? SPACE_RUNS : UNICODE_SPACE_RUNS, ' ');
+  let out = hasNonAscii(v) ? v.normalize('NFKC') : v;
+  out = out.replace(ia5 ? SPACE_RUNS : UNICODE_SPACE_RUNS, ' ');
   if (out.charCodeAt(0) === 32) out = out.slice(1);
   if (out.charCodeAt(out.length - 1) === 32) out = out.slice(0, -1);
   if (out.length === 0) return ' '; // RFC 4518: a string of spaces normalizes to one space
-  if (hasNonAscii(out)) out = out.normalize('NFKC');
   return fold ? out.toLowerCase() : out;
 }
 
