@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { describeResult, parseLdif, requirePrograms, runClient, type ClientResult } from '../support/clients';
+import { comparableDn, describeResult, parseLdif, requirePrograms, runClient, type ClientResult } from '../support/clients';
 import { startTarget, type LdapTarget } from '../support/target';
 
 /** OpenLDAP's ldapsearch (ldap-utils) against the demo directory, with simple binds only (-x). */
@@ -30,7 +30,7 @@ describe('interop: ldapsearch (ldap-utils)', function () {
     'uid=grace_example_net,ou=users,ispmanDomain=example.net,o=ispman',
   ];
   /** DNs compared case- and space-insensitively: servers may keep the case the entry was loaded with. */
-  const normalizeDn = (dn: string): string => dn.replace(/\s*,\s*/g, ',').toLowerCase();
+  const normalizeDn = comparableDn;
   const dnsOf = (result: ClientResult): string[] => parseLdif(result.stdout).map((entry) => normalizeDn(entry.dn));
 
   it('base scope returns exactly the base entry, with both uid values', async () => {

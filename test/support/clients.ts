@@ -120,3 +120,32 @@ export function parseLdif(text: string): Array<{ dn: string; attributes: Map<str
   }
   return entries;
 }
+
+/**
+ * A DN in a form two servers' answers can be compared in: RDNs split on unescaped commas and
+ * trimmed (ISPMan writes ", "), case folded, and escapes of characters that need none in a value
+ * (`\=`, hex pairs of printable ASCII) resolved, so that slapd's `tXTRecord=v=spf1 …` and
+ * `tXTRecord=v\=spf1 …` compare equal. Enough for the demo data, not a general DN normalizer.
+ */
+export function comparableDn(dn: string): string {
+  const rdns: string[] = [];
+  let current = '';
+  for (let i = 0; i < dn.length; i++) {
+    const char = dn[i];
+    if (char === '\\' && i + 1 < dn.length) {
+      const hex = /^[0-9a-fA-F]{2}/.exec(dn.slice(i + 1, i + 3));
+      const decoded = hex ? String.fromCharCode(parseInt(hex[0], 16)) : dn[i + 1];
+      i += hex ? 2 : 1;
+      current += /[,+;<>"\\#]/.test(decoded) ? `\\${decoded}` : decoded;
+      continue;
+    }
+    if (char === ',') {
+      rdns.push(current.trim());
+      current = '';
+      continue;
+    }
+    current += char;
+  }
+  rdns.push(current.trim());
+  return rdns.map((rdn) => rdn.replace(/\s*=\s*/, '=')).join(',').toLowerCase();
+}
