@@ -4,6 +4,7 @@
 
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
+import { ResultCode } from '../directory/errors';
 import type { Identity, OperationContext } from '../directory/types';
 import { DecodeError, decodeRequest, encodeNoticeOfDisconnection } from './codec';
 import { dispatch } from './dispatch';
@@ -14,7 +15,6 @@ import type { LdapRequest } from './types';
 export const ANONYMOUS: Identity = Object.freeze({ dn: '', dnNorm: '' });
 
 const DEFAULT_MAX_OUTSTANDING = 64;
-const PROTOCOL_ERROR = 2;
 
 interface InFlight {
   request: LdapRequest;
@@ -294,7 +294,7 @@ export class Connection {
     this.server.logger.warn({ conn: this.id, peer: this.peer, reason, detail }, 'ldap: protocol error, disconnecting');
     this.server.observer?.onProtocolError?.(reason);
     try {
-      this.socket.write(encodeNoticeOfDisconnection(PROTOCOL_ERROR, `${reason}: ${detail}`));
+      this.socket.write(encodeNoticeOfDisconnection(ResultCode.protocolError, `${reason}: ${detail}`));
     } catch {
       // the socket is already gone; closing below is all that is left to do
     }
@@ -336,6 +336,12 @@ export class Connection {
     }
     if (this.closed) return;
     const closedPromise = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
+    // RFC 4511 §4.4.1: tell the client why before closing.
+    try {
+      this.socket.write(encodeNoticeOfDisconnection(ResultCode.unavailable, 'server shutting down'));
+    } catch {
+      // gone already
+    }
     this.end('server shutdown');
     await closedPromise;
   }

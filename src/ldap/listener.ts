@@ -121,7 +121,9 @@ class Listener implements ServerContext, LdapServer {
     let refusal: string | undefined;
     if (this.closingPromise) refusal = 'server shutting down';
     else if (this.open.size >= limits.maxConnections) refusal = 'maxConnections';
-    else if ((this.perAddress.get(peer) ?? 0) >= limits.maxConnectionsPerAddress) refusal = 'maxConnectionsPerAddress';
+    else if (limits.maxConnectionsPerAddress > 0 && (this.perAddress.get(peer) ?? 0) >= limits.maxConnectionsPerAddress) {
+      refusal = 'maxConnectionsPerAddress';
+    }
     if (refusal !== undefined) {
       this.logger.warn({ peer, reason: refusal, open: this.open.size }, 'ldap: connection refused');
       this.observer?.onConnectionRefused?.(refusal);

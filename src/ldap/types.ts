@@ -35,6 +35,7 @@ export interface LdapLimits {
   /** A connection with nothing in flight and no traffic for this long is closed. 0 = never. */
   idleTimeoutSeconds: number;
   maxConnections: number;
+  /** 0 = no per-address limit. */
   maxConnectionsPerAddress: number;
   /** Requests in flight per connection before the socket stops being read (backpressure). Default 64. */
   maxOutstandingPerConnection?: number;

@@ -352,6 +352,13 @@ describe('ldap adapter (in-memory directory)', function () {
       await e.closed;
       assert.deepEqual(server.events.refused, ['maxConnectionsPerAddress']);
       d.close();
+      await server.stop();
+      // 0 = no per-address limit
+      server = await startMemoryServer({ limits: { maxPduBytes: 1024 * 1024, idleTimeoutSeconds: 0, maxConnections: 10, maxConnectionsPerAddress: 0 } });
+      const many = await Promise.all([1, 2, 3].map(() => RawClient.connect(server.port)));
+      await waitFor('three connections', () => server.server.connections() === 3);
+      assert.deepEqual(server.events.refused, []);
+      for (const client of many) client.close();
     });
   });
 
@@ -436,6 +443,9 @@ describe('ldap adapter (in-memory directory)', function () {
       const closing = server.server.close();
       const responses = await client.until('SearchResultDone', 2);
       assert.equal(responses.length, 3001, 'every remaining entry and the done message arrived');
+      const notice = await client.next();
+      assert.equal(notice?.responseName, NOTICE_OID);
+      assert.equal(notice?.status, 52);
       await client.closed;
       await closing;
       await assert.rejects(rawConnect(server.port));
