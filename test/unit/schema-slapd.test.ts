@@ -63,6 +63,9 @@ const SUBSTRINGS: Array<[string, string, string, boolean]> = [
   ['mail', 'bob@developer.ch', '*.com', false],
   ['ispmanDomain', 'Example.com', 'example*', true],
   ['cn', 'John   Smith', '*n s*', true],
+  ['cn', 'John Smith', 'John *Smith', true],
+  ['cn', 'John Smith', '*n  S*', true],
+  ['description', 'foo bar baz', '*obar*', false],
   ['ispmanVhostName', 'WWW.example.com', 'www*', false],
 ];
 
