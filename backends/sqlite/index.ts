@@ -37,7 +37,12 @@ export interface SqliteBackendOptions {
 
 const SCHEMA_VERSION = 1;
 
-/** Rows per chunk when the caller gives no limit: no statement stays open across a yield. */
+const SYNC_CHECK_MS = 1000;
+/** Prepared statements kept for search shapes; the oldest are dropped beyond this. */
+const MAX_CACHED_STATEMENTS = 1000;
+/** Rows per chunk when the caller gives no limit (see searchAll), and for all(). */
+const FIRST_CHUNK_ROWS = 50;
+const MAX_CHUNK_ROWS = 5000;
 const CHUNK_ROWS = 1000;
 /** Rows per progress callback and per statement batch in bulkLoad. */
 const BULK_PROGRESS_EVERY = 10_000;
@@ -100,6 +105,9 @@ export class SqliteBackend implements Backend {
   private entryCount: number;
   /** PRAGMA data_version when entryCount and stats were last read: it changes when another process commits. */
   private dataVersion: number;
+  private lastSyncCheck = 0;
+  /** The path of the last search base (searches mostly share one base). */
+  private lastBase = { dnNorm: '', path: '' };
 
   // Work of the open write transaction, applied to the in-memory state only after it commits.
   private pendingStats = new Map<string, AttrStats>();
@@ -234,13 +242,19 @@ export class SqliteBackend implements Backend {
   }
 
   count(): number {
-    this.syncWithOtherWriters();
+    this.syncWithOtherWriters(true);
     return this.entryCount;
   }
 
-  /** Another process (e.g. a CLI command next to the server) may have written: re-read the cached counts. */
-  private syncWithOtherWriters(): void {
+  /**
+   * Another process (e.g. a CLI command next to the server) may have written: re-read the cached counts.
+   * Checked at most every SYNC_CHECK_MS; the counts only steer plans and metrics.
+   */
+  private syncWithOtherWriters(force = false): void {
     if (this.txDepth > 0) return;
+    const now = Date.now();
+    if (!force && now - this.lastSyncCheck < SYNC_CHECK_MS) return;
+    this.lastSyncCheck = now;
     const version = this.s.dataVersion.get() as number;
     if (version === this.dataVersion) return;
     this.dataVersion = version;
@@ -286,21 +300,31 @@ export class SqliteBackend implements Backend {
     return this.searchAll(query);
   }
 
+  /**
+   * No limit given: rows are fetched in chunks (no statement stays open across a yield, so writes and other
+   * searches can run while a consumer is slow), small at first, since most searches stop early (size limit,
+   * paging, a single match) and larger as the consumer keeps reading. Rows are decoded only when reached.
+   */
   private *searchAll(query: CandidateQuery): Iterable<StoredEntry> {
     let afterId = query.afterId ?? 0;
+    let chunk = FIRST_CHUNK_ROWS;
     for (;;) {
-      const rows = this.searchChunk(query, afterId, CHUNK_ROWS);
-      for (const e of rows) yield e;
-      if (rows.length < CHUNK_ROWS) return;
-      afterId = rows[rows.length - 1].id;
+      const rows = this.searchRows(query, afterId, chunk);
+      for (const r of rows) yield rowToEntry(r);
+      if (rows.length < chunk) return;
+      afterId = rows[rows.length - 1][0];
+      chunk = Math.min(chunk * 4, MAX_CHUNK_ROWS);
     }
+  }
+
+  private searchRows(query: CandidateQuery, afterId: number, limit: number): Row[] {
+    const plan = this.plan(query, afterId, limit);
+    return plan === null ? [] : (this.prepare(plan.sql).all(...plan.params) as Row[]);
   }
 
   private searchChunk(query: CandidateQuery, afterId: number, limit: number): StoredEntry[] {
     if (limit <= 0) return [];
-    const plan = this.plan(query, afterId, limitBucket(limit));
-    if (plan === null) return [];
-    const rows = this.prepare(plan.sql).all(...plan.params) as Row[];
+    const rows = this.searchRows(query, afterId, limitBucket(limit));
     const n = Math.min(rows.length, limit);
     const out = new Array<StoredEntry>(n);
     for (let i = 0; i < n; i++) out[i] = rowToEntry(rows[i]);
@@ -321,6 +345,7 @@ export class SqliteBackend implements Backend {
     if (stmt === undefined) {
       stmt = this.db.prepare(sql);
       if (stmt.reader) stmt.raw();
+      if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.delete(this.statements.keys().next().value!);
       this.statements.set(sql, stmt);
     }
     return stmt;
@@ -491,7 +516,8 @@ export class SqliteBackend implements Backend {
     }
 
     const andItems = candidates.kind === 'and' ? candidates.items : candidates.kind === 'eq' ? [candidates] : [];
-    const basePath = pathOfDnNorm(base.dnNorm);
+    if (this.lastBase.dnNorm !== base.dnNorm) this.lastBase = { dnNorm: base.dnNorm, path: pathOfDnNorm(base.dnNorm) };
+    const basePath = this.lastBase.path;
 
     if (useIndex) {
       const driver = candidates.kind === 'and' ? this.cheapest(candidates.items) : candidates;

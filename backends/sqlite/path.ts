@@ -8,6 +8,9 @@ export const PATH_SEP = '\u0001';
 /** The character just above PATH_SEP: the exclusive upper bound of a subtree's path range. */
 export const PATH_SEP_NEXT = '\u0002';
 
+const CONTROL_0_2 = /[\u0000-\u0002]/;
+const CONTROL_0_2_G = /[\u0000-\u0002]/g;
+
 /**
  * Splits a DN into its RDNs, in the order written (leaf first). Separators are unescaped ',' (and ';',
  * which RFC 2253 parsers accept); a backslash escapes the next character (or starts a \xx pair, whose
@@ -41,6 +44,9 @@ export function splitDn(dn: string): string[] {
 
 /** The tree path of a normalized DN: its RDNs from the root down, joined by PATH_SEP. */
 export function pathOfDnNorm(dnNorm: string): string {
+  // Control characters 0-2 would collide with the separator and its range bound: escape them like RFC 4514
+  // hex pairs (a normalizer should already have done so).
+  if (CONTROL_0_2.test(dnNorm)) dnNorm = dnNorm.replace(CONTROL_0_2_G, (c) => '\\0' + c.charCodeAt(0));
   // Fast path for the common case without escapes or quotes: a plain split on ','.
   const rdns = dnNorm.indexOf('\\') < 0 && dnNorm.indexOf('"') < 0 ? dnNorm.split(',') : splitDn(dnNorm);
   rdns.reverse();

@@ -40,6 +40,8 @@ describe('sqlite backend', function () {
       assert.equal(pathOfDnNorm('uid=a,ou=users,o=ispman'), 'o=ispman\u0001ou=users\u0001uid=a');
       assert.equal(pathOfDnNorm('cn=a\\2cb,o=x'), 'o=x\u0001cn=a\\2cb');
       assert.equal(pathOfDnNorm('o=ispman'), 'o=ispman');
+      // Raw control characters cannot collide with the separator.
+      assert.equal(pathOfDnNorm('cn=a\u0001b,o=x'), 'o=x\u0001cn=a\\01b');
     });
 
     it('rebases user-form DNs', () => {
