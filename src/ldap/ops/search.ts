@@ -38,17 +38,24 @@ export async function handleSearch(server: ServerContext, conn: Connection, requ
 
   if (request.base === '' && request.scope === 'base') {
     const entry = server.rootDse.read(request.filter, request.attributes);
+    conn.cork();
     if (entry) conn.send(encodeSearchEntry(request.messageId, entry, request.typesOnly));
-    return finish(conn, request, { code: ResultCode.success }, signal);
+    const code = finish(conn, request, { code: ResultCode.success }, signal);
+    conn.uncork();
+    return code;
   }
 
   let iterator: Iterator<Entry> | undefined;
   let result: LdapResultFields;
   let pagedCookie: string | undefined;
+  // A completed stream leaves its last batch corked, so that SearchResultDone goes out in the same
+  // write as the entries: one syscall for the usual one-entry lookup.
+  let corked = false;
   try {
     const outcome = server.directory.search(searchRequest, conn.context(signal));
     iterator = outcome.entries[Symbol.iterator]();
     const completed = await stream(conn, request, iterator, signal);
+    corked = completed;
     if (!completed) {
       // Abandoned or disconnected: let the directory release what it holds, answer nothing.
       iterator.return?.();
@@ -66,24 +73,33 @@ export async function handleSearch(server: ServerContext, conn: Connection, requ
     result = errorToResult(server, request, err);
   }
   const controls = pagedControl ? [encodePagedResponse(pagedCookie)] : undefined;
-  return finish(conn, request, result, signal, controls);
+  const code = finish(conn, request, result, signal, controls);
+  if (corked) conn.uncork();
+  return code;
 }
 
-/** Writes every entry; false when the operation was abandoned or the client went away. */
+/**
+ * Writes every entry; false when the operation was abandoned or the client went away. On true the
+ * socket is still corked: the caller uncorks after writing SearchResultDone.
+ */
 async function stream(conn: Connection, request: SearchOp, iterator: Iterator<Entry>, signal: AbortSignal): Promise<boolean> {
   for (;;) {
     conn.cork();
     let full = false;
+    let leaveCorked = false;
     try {
       for (let i = 0; i < BATCH; i++) {
         if (signal.aborted || conn.isClosed) return false;
         const next = iterator.next();
-        if (next.done) return true;
+        if (next.done) {
+          leaveCorked = true;
+          return true;
+        }
         full = !conn.send(encodeSearchEntry(request.messageId, next.value, request.typesOnly));
         if (full) break;
       }
     } finally {
-      conn.uncork();
+      if (!leaveCorked) conn.uncork();
     }
     if (full) await conn.waitDrain(signal);
     else await new Promise<void>((resolve) => setImmediate(resolve));
