@@ -111,6 +111,29 @@ describe('interop: nslcd + libnss-ldapd + libpam-ldapd (getent, id, pamtester)',
     assert.deepEqual(members.split(',').sort(), ['alice_example_com', 'bob_example_com', 'carol_example_com', 'dave_example_com', 'john_example_com']);
   });
 
+  it('getent passwd enumerates every posixAccount of the directory (paged search), one line per uid value', async () => {
+    const result = await runClient('getent', ['passwd'], { timeoutMs: 30000 });
+    assert.equal(result.code, 0, explain(result));
+    const names = new Set(result.stdout.split('\n').map((line) => line.split(':')[0]));
+    const expected = [
+      ...['john', 'bob', 'alice', 'carol', 'dave'].flatMap((user) => [`${user}_example_com`, `${user}@example.com`]),
+      ...['erin', 'frank', 'grace'].flatMap((user) => [`${user}_example_net`, `${user}@example.net`]),
+      'example.com', // the domains' FTP accounts (ISPMan: posixAccount on the domain entry)
+      'example.net',
+      '4unet.net', // the article's dnsdata branch is a posixAccount too
+    ];
+    for (const name of expected) assert.ok(names.has(name), `getent passwd lacks ${name}\n${explain(result)}`);
+  });
+
+  it('getent group enumerates both domain groups', async () => {
+    const result = await runClient('getent', ['group'], { timeoutMs: 30000 });
+    assert.equal(result.code, 0, explain(result));
+    const groups = new Map(result.stdout.split('\n').map((line) => line.split(':')).map(([name, , gid, members]) => [name, { gid, members: (members ?? '').split(',').sort() }]));
+    assert.equal(groups.get('example.com')?.gid, '10000', explain(result));
+    // nslcd lists members in its own order
+    assert.deepEqual(groups.get('example.net'), { gid: '10100', members: ['erin_example_net', 'frank_example_net', 'grace_example_net'] }, explain(result));
+  });
+
   it('an unknown user is not found (exit 2), not an error', async () => {
     const result = await runClient('getent', ['passwd', 'nobody_example_com'], { timeoutMs: 20000 });
     assert.equal(result.code, 2, explain(result));
