@@ -16,6 +16,16 @@ const POSTFIX_LDAP_PLUGIN = '/usr/lib/postfix/postfix-ldap.so';
  * when not found; a lookup error also exits 1 but says "fatal: … query error" on stderr, which
  * is why every "not found" below also asserts an empty stderr.
  */
+/**
+ * Writes a Postfix configuration file dated a minute back: Postfix waits about 2 s before reading
+ * main.cf or a table file modified in the last moments (it may be being rewritten).
+ */
+function writeAged(file: string, content: string): void {
+  fs.writeFileSync(file, content);
+  const aMinuteAgo = new Date(Date.now() - 60000);
+  fs.utimesSync(file, aMinuteAgo, aMinuteAgo);
+}
+
 describe('interop: Postfix postmap with ldap: tables', function () {
   this.timeout(60000);
   let server: LdapTarget;
@@ -25,7 +35,7 @@ describe('interop: Postfix postmap with ldap: tables', function () {
     requirePrograms(this, 'postmap', POSTFIX_LDAP_PLUGIN);
     server = await startTarget();
     dir = makeTempDir('interop-postfix');
-    fs.writeFileSync(path.join(dir, 'main.cf'), renderConfig('postfix/main.cf', {}));
+    writeAged(path.join(dir, 'main.cf'), renderConfig('postfix/main.cf', {}));
   });
 
   after(async () => {
@@ -36,11 +46,7 @@ describe('interop: Postfix postmap with ldap: tables', function () {
   function table(name: string, version: 2 | 3, port = server.ldapPort): string {
     const file = path.join(dir, `${name}-v${version}-${port}.cf`);
     if (!fs.existsSync(file)) {
-      fs.writeFileSync(file, renderConfig(`postfix/${name}.cf`, { LDAP_HOST: '127.0.0.1', LDAP_PORT: port, LDAP_VERSION: version }));
-      // Postfix waits about 2 s before using a table file modified within the last second or two
-      // (it may be being rewritten); date it back to skip that wait
-      const aMinuteAgo = new Date(Date.now() - 60000);
-      fs.utimesSync(file, aMinuteAgo, aMinuteAgo);
+      writeAged(file, renderConfig(`postfix/${name}.cf`, { LDAP_HOST: '127.0.0.1', LDAP_PORT: port, LDAP_VERSION: version }));
     }
     return file;
   }
@@ -105,6 +111,14 @@ describe('interop: Postfix postmap with ldap: tables', function () {
       });
     });
   }
+
+  it('bind = no: Postfix searches without any bind request (LDAPv3 allows it)', async () => {
+    const file = path.join(dir, 'article-maildrop-nobind.cf');
+    writeAged(file, `${renderConfig('postfix/article-maildrop.cf', { LDAP_HOST: '127.0.0.1', LDAP_PORT: server.ldapPort, LDAP_VERSION: 3 })}bind = no\n`);
+    const result = await postmap('bob@developer.ch', file);
+    assert.equal(result.code, 0, describeResult(result));
+    assert.equal(result.stdout.trim(), 'bob@mail5.developer.ch', describeResult(result));
+  });
 
   it('(control) a server that cannot be reached is a lookup error, which the "not found" checks would catch', async () => {
     const closedPort = 1; // tcpmux: nothing listens there on a test machine

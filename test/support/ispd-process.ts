@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pickFreePort } from './ports';
+import { pickFreePort, waitForTcpPort } from './ports';
 import { describeResult, runClient } from './clients';
 import { DEMO_LDIF, REPO_ROOT, makeTempDir, startServerProcess } from './server-process';
 
@@ -14,8 +14,13 @@ export interface IspdOptions {
   importFlags?: string[];
   /** Extra flags appended to `ispd serve`. */
   config?: string[];
-  /** How long to wait for the LDAP port (default 15 s). */
+  /** How long to wait for the listeners (default 15 s). */
   startTimeoutMs?: number;
+}
+
+/** The listeners whose flag the caller did not override in `config` (e.g. `--dns off`). */
+function listenersToAwait(config: string[]): Array<'dns' | 'metrics'> {
+  return (['dns', 'metrics'] as const).filter((name) => !config.includes(`--${name}`));
 }
 
 export interface IspdHandle {
@@ -35,7 +40,8 @@ export interface IspdHandle {
 /**
  * Starts ispd as the operator would: `ispd import --db <tmp>/ispd.sqlite <ldif>`, then
  * `ispd serve --db … --ldap 127.0.0.1:<p1> --dns 127.0.0.1:<p2> --metrics 127.0.0.1:<p3>`, each
- * port picked free. Resolves once the LDAP port accepts a connection.
+ * port picked free. Resolves once the LDAP port accepts a connection, then the DNS (TCP) and metrics
+ * ports unless `config` overrides their flags. On a timeout the error carries the server's output.
  */
 export async function startIspd(options: IspdOptions = {}): Promise<IspdHandle> {
   if (!fs.existsSync(ISPD_CLI)) throw new Error(`${ISPD_CLI} does not exist: run \`npm run build\` first`);
@@ -73,6 +79,15 @@ export async function startIspd(options: IspdOptions = {}): Promise<IspdHandle> 
       startTimeoutMs: options.startTimeoutMs ?? 15000,
       cwd: dir,
     });
+    // LDAP is up; DNS (its TCP side) and metrics may open a moment later
+    try {
+      for (const listener of listenersToAwait(options.config ?? [])) {
+        await waitForTcpPort('127.0.0.1', listener === 'dns' ? dnsPort : metricsPort, options.startTimeoutMs ?? 15000, () => server.child.exitCode === null);
+      }
+    } catch (error) {
+      await server.stop(1000);
+      throw new Error(`${(error as Error).message}\n  output:\n${server.output()}`);
+    }
     return {
       kind: 'ispd',
       ldapUrl: `ldap://127.0.0.1:${ldapPort}/`,
