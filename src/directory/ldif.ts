@@ -337,6 +337,43 @@ export async function* parseLdifStream(
   if (last) yield last;
 }
 
+/**
+ * Parses an LDIF file synchronously, reading it in 1 MiB chunks: for a second pass over a file (check
+ * first, then feed `backend.bulkLoad`, which takes a synchronous iterable) without holding it in memory.
+ */
+export function* parseLdifFileSync(file: string, options?: LdifParseOptions): Generator<LdifRecord> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const parser = new LdifParser(options);
+    const decoder = new StringDecoder('utf8');
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let carry = '';
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const text = carry + decoder.write(buf.subarray(0, n));
+      let start = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', start);
+        if (nl < 0) break;
+        const r = parser.line(text.slice(start, nl));
+        if (r) yield r;
+        start = nl + 1;
+      }
+      carry = text.slice(start);
+    }
+    carry += decoder.end();
+    if (carry.length > 0) {
+      const r = parser.line(carry);
+      if (r) yield r;
+    }
+    const last = parser.finish();
+    if (last) yield last;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 // ---- writing ----
 
 const FOLD_AT = 76;

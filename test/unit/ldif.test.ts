@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { formatLdifEntry, formatLdifLine, isSafeLdifString, LdifError, parseLdif, parseLdifStream, type LdifRecord } from '../../src/directory/ldif';
+import { formatLdifEntry, formatLdifLine, isSafeLdifString, LdifError, parseLdif, parseLdifFileSync, parseLdifStream, type LdifRecord } from '../../src/directory/ldif';
 
 // ISPMan's install LDIFs live beside the repository (they are ISPMan's, not ours to ship).
 const REFERENCE = process.env.ISPD_ISPMAN_LDIF_DIR ?? path.join(__dirname, '../../../../shared/reference/ispman-ldif');
@@ -232,6 +232,25 @@ deleteoldrdn: 0
       await assert.rejects(collect(parseLdifStream(Readable.from(['dn: o=x\n', 'oops\n']))), (e: unknown) => e instanceof LdifError && e.line === 2);
     });
 
+    it('reads a file synchronously across chunk boundaries, with errors at the right line', () => {
+      const dir = fs.mkdtempSync(os.tmpdir() + '/ispd-store-');
+      try {
+        const file = path.join(dir, 'big.ldif');
+        let text = 'version: 1\n\n';
+        for (let i = 0; i < 3000; i++) text += formatLdifEntry(`uid=u${i},o=Zoë`, { uid: [`u${i}`], description: ['ü'.repeat(300 + (i % 7))] }) + '\n';
+        fs.writeFileSync(file, text);
+        const records = [...parseLdifFileSync(file)];
+        assert.equal(records.length, 3000);
+        assert.equal(records[2999].dn, 'uid=u2999,o=Zoë');
+        assert.equal(records[1234].attributes[1][1], 'ü'.repeat(300 + (1234 % 7)));
+        const lines = text.split('\n').length;
+        fs.appendFileSync(file, 'dn: o=x\nbroken line\n');
+        assert.throws(() => [...parseLdifFileSync(file)], (e: unknown) => e instanceof LdifError && e.line === lines + 1);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('parses the ISPMan install LDIF files', async function () {
       if (!fs.existsSync(REFERENCE)) this.skip();
       const files = fs.readdirSync(REFERENCE).filter((f) => f.endsWith('.ldif'));
@@ -245,6 +264,7 @@ deleteoldrdn: 0
         assert.equal(records.length, dnLines, f);
         for (const r of records) assert.ok(r.dn.length > 0 && r.attributes.length > 0, `${f}:${r.line}`);
         assert.deepEqual(records, parseAll(text));
+        assert.deepEqual(records, [...parseLdifFileSync(file)]);
         total += records.length;
       }
       assert.ok(total > 100);
