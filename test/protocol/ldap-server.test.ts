@@ -156,6 +156,48 @@ describe('ldap adapter in the real server', function () {
       await client.unbind();
     });
 
+    it('survives 600 mutated requests of every kind (no crash, others still served)', async () => {
+      // Deterministic PRNG so a failure can be replayed.
+      let seed = 0x1f2e3d4c;
+      const random = (): number => {
+        seed ^= seed << 13;
+        seed ^= seed >>> 17;
+        seed ^= seed << 5;
+        return (seed >>> 0) / 0x100000000;
+      };
+      const seeds = [
+        request.bind(1, GRACE_DN, GRACE_PASSWORD),
+        request.search(2, 'o=ispman', '(&(objectClass=posixAccount)(|(uid=grace*)(mailLocalAddress=*@example.net)))', ['uid', '+']),
+        request.extended(3, '1.3.6.1.4.1.4203.1.11.3'),
+        request.abandon(4, 2),
+        request.add(5, 'uid=fuzz,ou=users,ispmanDomain=example.net,o=ispman', { objectClass: ['account'], uid: ['fuzz'] }),
+        request.modify(6, GRACE_DN, 'replace', 'mailQuota', ['1']),
+        request.compare(7, GRACE_DN, 'uid', 'grace_example_net'),
+      ];
+      const mutate = (pdu: Buffer): Buffer => {
+        const copy = Buffer.from(pdu);
+        const flips = 1 + Math.floor(random() * 4);
+        for (let i = 0; i < flips; i++) copy[Math.floor(random() * copy.length)] = Math.floor(random() * 256);
+        return random() < 0.2 ? copy.subarray(0, Math.floor(random() * copy.length)) : copy;
+      };
+      const one = async (pdu: Buffer): Promise<void> => {
+        const socket = await rawConnect(server.port);
+        const reply = readUntilClose(socket, 200);
+        socket.write(pdu);
+        await reply;
+        socket.destroy();
+      };
+      for (let round = 0; round < 30; round++) {
+        await Promise.all(Array.from({ length: 20 }, () => one(mutate(seeds[Math.floor(random() * seeds.length)]))));
+      }
+      const client = new Client({ url: server.url });
+      const { searchEntries } = await client.search('o=ispman', { scope: 'base' });
+      assert.equal(searchEntries.length, 1);
+      await client.unbind();
+      const unexpected = server.logs().filter((line) => line.level === 'error');
+      assert.deepEqual(unexpected, [], 'no operation ended in an unexpected exception');
+    });
+
     it('a truncated PDU, then the client closes: closed cleanly, nothing counted', async () => {
       const before = await server.counter('ispd_ldap_protocol_errors_total');
       const socket = await rawConnect(server.port);

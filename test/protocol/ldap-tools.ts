@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as net from 'node:net';
 import { startLdapServer, type LdapObserver, type LdapServer, type LdapServerOptions } from '../../src/ldap';
 import { PduFramer } from '../../src/ldap/framing';
+import { asn1, type BerWriter } from '../../src/ldap/ldapjs';
 import { MemoryDirectory } from '../support/memory-directory';
 
 export interface RecordedLog {
@@ -120,7 +121,56 @@ export const request = {
   abandon: (messageId: number, abandonId: number): Buffer => new ldapjsMessages.AbandonRequest({ messageId, abandonId }).toBer().buffer,
   extended: (messageId: number, requestName: string): Buffer => new ldapjsMessages.ExtensionRequest({ messageId, requestName }).toBer().buffer,
   unbind: (messageId: number): Buffer => new ldapjsMessages.UnbindRequest({ messageId }).toBer().buffer,
+  add: (messageId: number, dn: string, attributes: Record<string, string[]>): Buffer =>
+    envelope(messageId, (w) => {
+      w.startSequence(0x68);
+      w.writeString(dn);
+      w.startSequence();
+      for (const [type, values] of Object.entries(attributes)) writeAttribute(w, type, values);
+      w.endSequence();
+      w.endSequence();
+    }),
+  modify: (messageId: number, dn: string, operation: 'add' | 'delete' | 'replace' | 'increment', type: string, values: string[]): Buffer =>
+    envelope(messageId, (w) => {
+      w.startSequence(0x66);
+      w.writeString(dn);
+      w.startSequence();
+      w.startSequence();
+      w.writeEnumeration(['add', 'delete', 'replace', 'increment'].indexOf(operation));
+      writeAttribute(w, type, values);
+      w.endSequence();
+      w.endSequence();
+      w.endSequence();
+    }),
+  compare: (messageId: number, dn: string, attribute: string, value: string): Buffer =>
+    envelope(messageId, (w) => {
+      w.startSequence(0x6e);
+      w.writeString(dn);
+      w.startSequence();
+      w.writeString(attribute);
+      w.writeString(value);
+      w.endSequence();
+      w.endSequence();
+    }),
 };
+
+function envelope(messageId: number, op: (w: BerWriter) => void): Buffer {
+  const w = new asn1.BerWriter();
+  w.startSequence();
+  w.writeInt(messageId);
+  op(w);
+  w.endSequence();
+  return Buffer.from(w.buffer);
+}
+
+function writeAttribute(w: BerWriter, type: string, values: string[]): void {
+  w.startSequence();
+  w.writeString(type);
+  w.startSequence(0x31);
+  for (const value of values) w.writeString(value);
+  w.endSequence();
+  w.endSequence();
+}
 
 /** Reads LDAP responses off a socket, one PDU at a time; `closed` settles when the server closes. */
 export class RawClient {
