@@ -39,15 +39,32 @@ export async function startDnsServer(options: StartDnsOptions): Promise<DnsServe
   const { directory, metrics } = options;
   if (directory) installSerialHook(directory, { format: options.serialFormat });
   const userObserver = options.observer;
+  // Counting into prom-client per packet (label hashing) costs more than answering; count into a Map of
+  // small integer keys and hand the sums to prom-client when it is scraped.
+  const queryCounts = new Map<number, number>();
+  const flushQueries = () => {
+    if (!metrics) return;
+    for (const [key, n] of queryCounts) {
+      const qtype = key & 0xffff;
+      const rcode = (key >>> 16) & 0xff;
+      const name = typeName(qtype);
+      metrics.dnsQueries.inc({ qtype: QTYPE_LABELS.has(name) ? name : 'OTHER', rcode: RCODE_NAMES[rcode] ?? 'OTHER', transport: key >= 0x1000000 ? 'tcp' : 'udp' }, n);
+    }
+    queryCounts.clear();
+  };
   const observer: DnsServerOptions['observer'] = metrics
     ? {
         ...userObserver,
         onQuery: (e) => {
           userObserver?.onQuery?.(e);
           if (e.dropped) return;
-          const qtype = e.qtype === undefined ? 'NONE' : typeName(e.qtype);
-          metrics.dnsQueries.inc({ qtype: QTYPE_LABELS.has(qtype) ? qtype : 'OTHER', rcode: RCODE_NAMES[e.rcode] ?? 'OTHER', transport: e.transport });
+          const key = ((e.qtype ?? 0) & 0xffff) | ((e.rcode & 0xff) << 16) | (e.transport === 'tcp' ? 0x1000000 : 0);
+          queryCounts.set(key, (queryCounts.get(key) ?? 0) + 1);
           if (e.qtype === 252 || e.qtype === 251) metrics.dnsTransfers.inc({ kind: e.qtype === 252 ? 'axfr' : 'ixfr', result: e.rcode === 0 ? 'success' : 'refused' });
+        },
+        onDuration: (seconds) => {
+          userObserver?.onDuration?.(seconds);
+          metrics.dnsQueryDuration.observe(seconds);
         },
         onSerial: (zone, serial) => {
           userObserver?.onSerial?.(zone, serial);
@@ -56,6 +73,10 @@ export async function startDnsServer(options: StartDnsOptions): Promise<DnsServe
         onNotify: (e) => {
           userObserver?.onNotify?.(e);
           metrics.dnsNotifies.inc({ result: e.result });
+        },
+        onLag: (pending) => {
+          userObserver?.onLag?.(pending);
+          metrics.changelogLag.set(pending);
         },
         onReload: (info) => userObserver?.onReload?.(info),
       }
@@ -79,9 +100,17 @@ export async function startDnsServer(options: StartDnsOptions): Promise<DnsServe
   }
   const server = await startListener({ notifyNsRecords: true, ...options, observer, onCommitted });
   if (metrics) {
-    const updateZones = () => metrics.dnsZones.set(server.zones().length);
-    updateZones();
-    metrics.onScrape(updateZones);
+    const onScrape = () => {
+      metrics.dnsZones.set(server.zones().length);
+      flushQueries();
+    };
+    onScrape();
+    const unregister = metrics.onScrape(onScrape);
+    const close = server.close;
+    server.close = async () => {
+      unregister();
+      await close();
+    };
   }
   return server;
 }

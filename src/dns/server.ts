@@ -67,7 +67,12 @@ export interface DnsObserver {
   onSerial?(zone: string, serial: number): void;
   onNotify?(e: { zone: string; serial: number; target: NotifyTarget; result: 'acknowledged' | 'timeout' }): void;
   onLag?(pending: number): void;
+  /** Handling time of a sample of the queries (one in 64), in seconds. */
+  onDuration?(seconds: number): void;
 }
+
+/** One query in this many is timed for the duration histogram (timing each one costs throughput). */
+const DURATION_SAMPLE = 64;
 
 const noopLogger: DnsLogger = { info: () => undefined, warn: () => undefined };
 
@@ -97,10 +102,19 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const source = new EntrySource(opts, engine, logger);
   source.loadAll();
 
+  let sampleCounter = 0;
+  const onDuration = opts.observer?.onDuration;
   const onUdp = (udp: dgram.Socket) => (msg: Buffer, rinfo: dgram.RemoteInfo) => {
     let out: Buffer[] | null;
     try {
-      out = engine.handle(msg, 'udp', rinfo.address);
+      if (onDuration && ++sampleCounter >= DURATION_SAMPLE) {
+        sampleCounter = 0;
+        const started = process.hrtime.bigint();
+        out = engine.handle(msg, 'udp', rinfo.address);
+        onDuration(Number(process.hrtime.bigint() - started) / 1e9);
+      } else {
+        out = engine.handle(msg, 'udp', rinfo.address);
+      }
     } catch (err) {
       logger.warn({ err: (err as Error).message, peer: rinfo.address }, 'DNS request failed');
       return;
@@ -314,7 +328,10 @@ class EntrySource {
     try {
       const started = Date.now();
       const changes = backend.changesSince(this.seq, 10000);
-      if (changes.length === 0) return;
+      if (changes.length === 0) {
+        this.opts.observer?.onLag?.(0);
+        return;
+      }
       this.seq = changes[changes.length - 1].seq;
       const dirty = new Set<string>();
       let full = false;
@@ -343,7 +360,11 @@ class EntrySource {
         this.rebuildZones(dirty);
       }
       this.opts.observer?.onReload?.({ zones: dirty.size, ms: Date.now() - started, full });
-      if (changes.length >= 10000) this.sync();
+      this.opts.observer?.onLag?.(Math.max(0, backend.lastChangeSeq() - this.seq));
+      if (changes.length >= 10000) {
+        this.syncing = false;
+        this.sync();
+      }
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'DNS change-log sync failed');
     } finally {
