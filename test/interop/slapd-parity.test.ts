@@ -83,4 +83,30 @@ describe('interop: ldapsearch answers of ispd equal those of OpenLDAP slapd', fu
       assert.deepEqual(actual.entries, expected.entries, `entries differ\n slapd: ${describeResult(reference)}\n ispd: ${describeResult(ours)}`);
     });
   }
+
+  const compares: Array<[title: string, args: string[]]> = [
+    ['compare true, value matched case-insensitively (6)', [USER_BOB, 'uid:BOB@example.com']],
+    ['compare false (5)', [USER_BOB, 'uid:nobody']],
+    ['compare an attribute the entry lacks', [USER_BOB, 'mailForwardingAddress:x@example.org']],
+    ['compare an undefined attribute type (17)', [USER_BOB, 'noSuchAttribute:x']],
+    ['compare on a missing entry (32)', ['uid=nobody,ou=users,ispmanDomain=example.com,o=ispman', 'uid:x']],
+    ['compare userPassword anonymously: insufficient access (50)', [USER_BOB, 'userPassword:bob-secret']],
+    ['compare an integer', [USER_BOB, 'uidNumber:10002']],
+  ];
+  for (const [title, args] of compares) {
+    it(`ldapcompare: ${title}`, async () => {
+      const run = (url: string): Promise<ClientResult> => runClient('ldapcompare', ['-x', '-o', 'nettimeout=10', '-H', url, ...args], { timeoutMs: 20000 });
+      const [reference, ours] = await Promise.all([run(slapd!.ldapUrl), run(ispd!.ldapUrl)]);
+      // the diagnostic message ("Additional info:") is free text and may differ
+      const outcome = (result: ClientResult): [number | null, string] => [result.code, result.stdout.replace(/^Additional info:.*\n/m, '').trim()];
+      assert.deepEqual(outcome(ours), outcome(reference), `slapd: ${describeResult(reference)}\n ispd: ${describeResult(ours)}`);
+    });
+  }
+
+  it('ldapwhoami after a simple bind (Who am I? extended operation)', async () => {
+    const run = (url: string): Promise<ClientResult> => runClient('ldapwhoami', ['-x', '-o', 'nettimeout=10', '-H', url, '-D', USER_BOB, '-w', 'bob-secret'], { timeoutMs: 20000 });
+    const [reference, ours] = await Promise.all([run(slapd!.ldapUrl), run(ispd!.ldapUrl)]);
+    assert.equal(reference.code, 0, describeResult(reference));
+    assert.deepEqual([ours.code, ours.stdout.trim().toLowerCase()], [reference.code, reference.stdout.trim().toLowerCase()], `slapd: ${describeResult(reference)}\n ispd: ${describeResult(ours)}`);
+  });
 });
