@@ -100,6 +100,12 @@ export class SqliteBackend implements Backend {
   readonly name = 'sqlite';
   private readonly db: Database.Database;
   private readonly indexed: Set<string> | null;
+  /**
+   * Of the indexed attributes, those whose index rows are complete for every stored entry: only these answer
+   * candidates. An attribute added to the configuration later is written for new entries but widened to
+   * 'all' until reindex() has filled it for the old ones. Null: no configured list, every term is trusted.
+   */
+  private complete: Set<string> | null;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly stats = new Map<string, AttrStats>();
   private entryCount: number;
@@ -180,6 +186,7 @@ export class SqliteBackend implements Backend {
     this.entryCount = this.s.count.get() as number;
     this.reloadStats();
     this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    this.complete = this.indexed === null ? null : this.settleIndexedAttributes();
     this.tx = this.makeWriteTransaction();
     this.runWrite = db.transaction((fn: (tx: WriteTransaction) => unknown) => {
       const result = fn(this.tx);
@@ -190,6 +197,7 @@ export class SqliteBackend implements Backend {
 
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
+    this.db.exec('CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
     if (version === SCHEMA_VERSION) return;
     if (version !== 0) throw new Error(`sqlite store has schema version ${version}, this ispd knows ${SCHEMA_VERSION}`);
     this.db.exec(`
@@ -223,6 +231,79 @@ export class SqliteBackend implements Backend {
       PRAGMA user_version = ${SCHEMA_VERSION};
       COMMIT;
     `);
+  }
+
+  /**
+   * Works out which configured index attributes are complete: on an empty store all of them; otherwise those
+   * that were configured (and so written for every entry) the last time, as recorded in meta.
+   */
+  private settleIndexedAttributes(): Set<string> {
+    const wanted = this.indexed!;
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'indexed_attrs'").pluck().get() as string | undefined;
+    let complete: Set<string>;
+    if (this.entryCount === 0 || row === undefined) complete = new Set(wanted);
+    else {
+      const before = new Set(JSON.parse(row) as string[]);
+      complete = new Set([...wanted].filter((a) => before.has(a)));
+    }
+    this.saveCompleteAttributes(complete);
+    return complete;
+  }
+
+  private saveCompleteAttributes(complete: Set<string>): void {
+    this.db
+      .prepare("INSERT INTO meta(key, value) VALUES ('indexed_attrs', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .run(JSON.stringify([...complete].sort()));
+  }
+
+  /** Configured index attributes whose rows are missing for entries stored before they were configured. */
+  pendingIndexes(): string[] {
+    if (this.indexed === null || this.complete === null) return [];
+    return [...this.indexed].filter((a) => !this.complete!.has(a)).sort();
+  }
+
+  /**
+   * Rebuilds the whole value index from the entries, with the directory's normalization (`termsOf`), in one
+   * transaction; afterwards every configured attribute answers candidates. Returns the number of entries.
+   */
+  reindex(termsOf: (entry: StoredEntry) => IndexTerm[], onProgress?: (n: number) => void): number {
+    if (this.txDepth > 0) throw new Error('reindex inside a write transaction');
+    const db = this.db;
+    const cacheSize = db.pragma('cache_size', { simple: true }) as number;
+    db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
+    let n = 0;
+    try {
+      db.transaction(() => {
+        db.exec('DELETE FROM idx; CREATE TEMP TABLE idx_load(attr TEXT, value TEXT, entry_id INTEGER)');
+        const stage = db.prepare('INSERT INTO temp.idx_load(attr, value, entry_id) VALUES (?, ?, ?)');
+        const setTerms = db.prepare('UPDATE entries SET terms = ? WHERE id = ?');
+        const page = db.prepare('SELECT e.id, e.parent_id, e.dn, e.dn_norm, e.attrs FROM entries e WHERE e.id > ? ORDER BY e.id LIMIT 1000').raw();
+        let after = 0;
+        for (;;) {
+          const rows = page.all(after) as Row[];
+          for (const r of rows) {
+            const terms = this.storedTerms(termsOf(rowToEntry(r)));
+            for (let i = 0; i < terms.length; i += 2) stage.run(terms[i], terms[i + 1], r[0]);
+            setTerms.run(JSON.stringify(terms), r[0]);
+            n++;
+            if (onProgress && n % BULK_PROGRESS_EVERY === 0) onProgress(n);
+          }
+          if (rows.length < 1000) break;
+          after = rows[rows.length - 1][0];
+        }
+        db.exec(`
+          INSERT OR IGNORE INTO idx(attr, value, entry_id) SELECT attr, value, entry_id FROM temp.idx_load ORDER BY attr, value, entry_id;
+          DROP TABLE temp.idx_load;
+        `);
+        this.recomputeStats();
+        if (this.indexed !== null) this.saveCompleteAttributes(this.indexed);
+      }).immediate();
+    } finally {
+      db.pragma(`cache_size = ${cacheSize}`);
+    }
+    this.reloadStats();
+    if (this.indexed !== null) this.complete = new Set(this.indexed);
+    return n;
   }
 
   // ---- reads ----
@@ -361,9 +442,9 @@ export class SqliteBackend implements Backend {
         return c;
       case 'eq':
       case 'present':
-        return this.indexed !== null && !this.indexed.has(c.attr) ? { kind: 'all' } : c;
+        return this.complete !== null && !this.complete.has(c.attr) ? { kind: 'all' } : c;
       case 'prefix':
-        if (this.indexed !== null && !this.indexed.has(c.attr)) return { kind: 'all' };
+        if (this.complete !== null && !this.complete.has(c.attr)) return { kind: 'all' };
         return c.prefix === '' ? { kind: 'present', attr: c.attr } : c;
       case 'and': {
         const items: Candidates[] = [];
@@ -842,6 +923,7 @@ export class SqliteBackend implements Backend {
           `);
         }
         this.recomputeStats();
+        if (fresh && this.indexed !== null) this.saveCompleteAttributes(this.indexed);
       });
       load.immediate();
     } catch (err) {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runBackendConformance, testEntry } from '../../backends/conformance';
+import { runBackendConformance, testEntry, testIndexTerms } from '../../backends/conformance';
 import { openSqliteBackend, SqliteBackend } from '../../backends/sqlite';
 import { pathOfDnNorm, rebaseDn, splitDn } from '../../backends/sqlite/path';
 import type { Candidates, Scope } from '../../backends/types';
@@ -83,6 +83,43 @@ describe('sqlite backend', function () {
       assert.deepEqual(found({ kind: 'eq', attr: 'uid', value: 'a' }), ['uid=a,o=t']);
       // cn is not indexed here: every entry in scope is a candidate.
       assert.equal(found({ kind: 'eq', attr: 'cn', value: 'a' }).length, 3);
+      b.close();
+    });
+
+    it('does not trust an attribute added to the index list until reindex() has filled it', () => {
+      const file = path.join(tmp, 'db.sqlite');
+      const terms = (e: { attrs: Record<string, string[]> }) => testIndexTerms(e.attrs);
+      let b = openSqliteBackend(file, { indexedAttributes: ['uid'] });
+      const root = b.write((tx) => {
+        const r = tx.add(testEntry('o=T', { objectClass: ['organization'] }, null));
+        tx.add(testEntry('uid=a,o=T', { uid: ['a'], cn: ['A'] }, r));
+        tx.add(testEntry('uid=b,o=T', { uid: ['b'], cn: ['B'] }, r));
+        return r;
+      });
+      assert.deepEqual(b.pendingIndexes(), []);
+      b.close();
+      const cnA = (backend: SqliteBackend) =>
+        [...backend.search({ base: backend.getById(root)!, scope: 'sub', candidates: { kind: 'eq', attr: 'cn', value: 'a' } })].map((e) => e.dnNorm);
+      b = openSqliteBackend(file, { indexedAttributes: ['uid', 'cn'] });
+      assert.deepEqual(b.pendingIndexes(), ['cn']);
+      b.write((tx) => tx.add(testEntry('uid=c,o=T', { uid: ['c'], cn: ['A'] }, root)));
+      // The old entries have no cn rows: cn=a must not answer from the index (it would miss uid=a).
+      assert.equal(cnA(b).length, 4);
+      assert.equal(b.reindex(terms), 4);
+      assert.deepEqual(b.pendingIndexes(), []);
+      assert.deepEqual(cnA(b), ['uid=a,o=t', 'uid=c,o=t']);
+      b.close();
+      b = openSqliteBackend(file, { indexedAttributes: ['uid', 'cn'] });
+      assert.deepEqual(b.pendingIndexes(), []);
+      assert.deepEqual(cnA(b), ['uid=a,o=t', 'uid=c,o=t']);
+      b.close();
+      // Dropped from the list and written meanwhile: pending again when it comes back.
+      b = openSqliteBackend(file, { indexedAttributes: ['uid'] });
+      b.write((tx) => tx.add(testEntry('uid=d,o=T', { uid: ['d'], cn: ['A'] }, root)));
+      b.close();
+      b = openSqliteBackend(file, { indexedAttributes: ['uid', 'cn'] });
+      assert.deepEqual(b.pendingIndexes(), ['cn']);
+      assert.equal(cnA(b).length, 5);
       b.close();
     });
 
