@@ -274,8 +274,12 @@ export class Connection {
   upgradeToTls(secureContext: tls.SecureContext): void {
     const plain = this.socket;
     this.detach(plain);
-    if (this.framer.pendingBytes > 0) {
-      this.server.logger.warn({ conn: this.id, peer: this.peer }, 'ldap: bytes sent before the StartTLS response were dropped');
+    // Plaintext pipelined behind the StartTLS request must not run as if it came over TLS (the STARTTLS
+    // command injection of CVE-2011-0411 in mail servers): drop it, and anything queued.
+    const dropped = this.framer.clear() + this.waiting.length;
+    this.waiting.length = 0;
+    if (dropped > 0) {
+      this.server.logger.warn({ conn: this.id, peer: this.peer, dropped }, 'ldap: data sent before the StartTLS response was dropped');
     }
     const secured = new tls.TLSSocket(plain, { isServer: true, secureContext });
     // Until the handshake finishes, errors are reported as TLS failures.

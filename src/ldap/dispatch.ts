@@ -11,7 +11,7 @@ import { handleExtended } from './ops/extended';
 import { handleSearch } from './ops/search';
 import { handleUpdate } from './ops/update';
 import type { ServerContext } from './server-context';
-import type { LdapRequest } from './types';
+import type { LdapRequest, LdapResultFields } from './types';
 
 const RESPONSE_KIND: Partial<Record<LdapRequest['op'], ResultKind>> = {
   bind: 'bind',
@@ -25,7 +25,14 @@ const RESPONSE_KIND: Partial<Record<LdapRequest['op'], ResultKind>> = {
 
 export async function dispatch(server: ServerContext, conn: Connection, request: LdapRequest, signal: AbortSignal): Promise<void> {
   const started = process.hrtime.bigint();
-  const code = await run(server, conn, request, signal);
+  let code: number | undefined;
+  try {
+    code = await run(server, conn, request, signal);
+  } catch (err) {
+    // A bug of ours (an encoder fed a bad value, say): the client still gets an answer instead of waiting forever.
+    server.logger.error({ conn: conn.id, op: request.op, messageId: request.messageId, err }, 'ldap: operation failed with an unexpected error');
+    code = signal.aborted ? undefined : sendResult(conn, request, { code: ResultCode.other, message: 'internal server error' });
+  }
   if (code === undefined) return;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const name = request.op === 'extended' ? `extended:${request.oid}` : request.op;
@@ -36,14 +43,7 @@ export async function dispatch(server: ServerContext, conn: Connection, request:
 async function run(server: ServerContext, conn: Connection, request: LdapRequest, signal: AbortSignal): Promise<number | undefined> {
   const refused = unsupportedCriticalControl(request);
   if (refused) {
-    const result = { code: ResultCode.unavailableCriticalExtension, message: `critical extension ${refused.oid} is unavailable` };
-    if (request.op === 'extended') conn.send(encodeExtendedResponse(request.messageId, result));
-    else {
-      const kind = RESPONSE_KIND[request.op];
-      if (kind === undefined) return undefined;
-      conn.send(encodeResult(kind, request.messageId, result));
-    }
-    return result.code;
+    return sendResult(conn, request, { code: ResultCode.unavailableCriticalExtension, message: `critical extension ${refused.oid} is unavailable` });
   }
   switch (request.op) {
     case 'bind':
@@ -62,4 +62,16 @@ async function run(server: ServerContext, conn: Connection, request: LdapRequest
     default:
       return undefined;
   }
+}
+
+/** Answers `request` with a bare result of its response type; undefined for requests without a response. */
+function sendResult(conn: Connection, request: LdapRequest, result: LdapResultFields): number | undefined {
+  if (request.op === 'extended') {
+    conn.send(encodeExtendedResponse(request.messageId, result));
+    return result.code;
+  }
+  const kind = RESPONSE_KIND[request.op];
+  if (kind === undefined) return undefined;
+  conn.send(encodeResult(kind, request.messageId, result));
+  return result.code;
 }

@@ -26,6 +26,15 @@ export class PduFramer {
     return this.buffered;
   }
 
+  /** Drops everything buffered (StartTLS: bytes sent before the handshake must never be executed). */
+  clear(): number {
+    const dropped = this.buffered;
+    this.chunks = [];
+    this.buffered = 0;
+    this.expected = -1;
+    return dropped;
+  }
+
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);

@@ -216,6 +216,19 @@ describe('ldap adapter (in-memory directory)', function () {
       await client.unbind();
     });
 
+    it('a bug while encoding (a non-string value) still answers: other (80), logged', async () => {
+      server.directory.search = () => ({
+        entries: [{ dn: 'o=test', attributes: { o: [42 as unknown as string] } }],
+        done: () => ({ code: 0, message: '' }),
+      });
+      const client = await RawClient.connect(server.port);
+      client.send(request.search(2, 'o=test'));
+      const responses = await client.until('SearchResultDone', 2);
+      assert.equal(responses[responses.length - 1].status, 80);
+      assert.ok(server.logs.some((l) => l.level === 'error'));
+      client.close();
+    });
+
     it('a DirectoryError thrown while iterating ends the search with that code', async () => {
       server.directory.search = () => ({
         entries: (function* () {
@@ -394,6 +407,30 @@ describe('ldap adapter (in-memory directory)', function () {
       const responses = await raw.until('ExtensionResponse', 3, 20000);
       assert.equal(responses[responses.length - 1].status, 1);
       raw.close();
+    });
+
+    it('drops plaintext pipelined behind StartTLS instead of running it after the upgrade', async function () {
+      requirePrograms(this, 'openssl');
+      const cert = makeSelfSignedCert(tmp);
+      server = await startMemoryServer({ tls: { cert: cert.cert, key: cert.key } });
+      const plain = await RawClient.connect(server.port);
+      plain.send(Buffer.concat([request.extended(1, '1.3.6.1.4.1.1466.20037'), request.search(2, 'o=test')]));
+      const started = await plain.next();
+      assert.equal(started?.type, 'ExtensionResponse');
+      assert.equal(started?.status, 0);
+      const secured = tls.connect({ socket: plain.detach(), ca: [cert.cert], servername: 'localhost' });
+      await new Promise<void>((resolve, reject) => {
+        secured.once('secureConnect', () => resolve());
+        secured.once('error', reject);
+      });
+      const client = RawClient.over(secured);
+      client.send(request.search(3, 'o=test'));
+      const responses = await client.until('SearchResultDone', 3);
+      assert.ok(!responses.some((r) => r.messageId === 2), 'the injected search got no answer');
+      assert.equal(server.directory.searches.length, 1, 'only the search sent over TLS ran');
+      assert.equal(server.directory.searches[0].ctx.secure, true);
+      assert.ok(server.logs.some((l) => l.msg.includes('before the StartTLS response was dropped')));
+      client.close();
     });
 
     it('StartTLS without TLS configured: protocolError, as from slapd', async () => {

@@ -198,6 +198,18 @@ export class RawClient {
     return new RawClient(await rawConnect(port));
   }
 
+  /** A client over an already open socket (a TLSSocket after StartTLS, say). */
+  static over(socket: net.Socket): RawClient {
+    return new RawClient(socket);
+  }
+
+  /** Stops reading: the socket is handed over (to a TLSSocket) without losing bytes to this client. */
+  detach(): net.Socket {
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('close');
+    return this.socket;
+  }
+
   send(pdu: Buffer): void {
     this.socket.write(pdu);
   }
