@@ -460,6 +460,13 @@ describe('ldap adapter (in-memory directory)', function () {
           });
           socket.once('error', reject);
         });
+      // Plain LDAP to the LDAPS port: a failed handshake, counted; the listener keeps serving.
+      const wrong = await rawConnect(ldaps.port);
+      const wrongReply = readUntilClose(wrong);
+      wrong.write(request.search(1, 'o=test'));
+      assert.ok((await wrongReply).closed);
+      assert.deepEqual(server.events.protocolErrors, ['tls']);
+
       const before = await fingerprint();
       const secondDir = fs.mkdtempSync(path.join(tmp, 'second-'));
       const second = makeSelfSignedCert(secondDir);
