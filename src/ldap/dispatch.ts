@@ -7,11 +7,13 @@ import type { Connection } from './connection';
 import { unsupportedCriticalControl } from './controls';
 import { handleBind } from './ops/bind';
 import { handleCompare } from './ops/compare';
-import { handleExtended } from './ops/extended';
+import { PASSWORD_MODIFY_OID, START_TLS_OID, WHO_AM_I_OID, handleExtended } from './ops/extended';
 import { handleSearch } from './ops/search';
 import { handleUpdate } from './ops/update';
 import type { ServerContext } from './server-context';
 import type { LdapRequest, LdapResultFields } from './types';
+
+const KNOWN_EXTENSIONS = new Set([WHO_AM_I_OID, START_TLS_OID, PASSWORD_MODIFY_OID]);
 
 const RESPONSE_KIND: Partial<Record<LdapRequest['op'], ResultKind>> = {
   bind: 'bind',
@@ -35,7 +37,8 @@ export async function dispatch(server: ServerContext, conn: Connection, request:
   }
   if (code === undefined) return;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const name = request.op === 'extended' ? `extended:${request.oid}` : request.op;
+  // Only OIDs we know become label values: a client inventing OIDs must not grow the metric series.
+  const name = request.op === 'extended' ? `extended:${KNOWN_EXTENSIONS.has(request.oid) ? request.oid : 'other'}` : request.op;
   server.observer?.onOperation?.(name, code, seconds);
 }
 

@@ -16,7 +16,7 @@ export interface LdapObserver {
   onConnectionClose?(info: { peer: string; secure: boolean; reason: string }): void;
   /** A connection refused at accept time (maxConnections, maxConnectionsPerAddress). */
   onConnectionRefused?(reason: string): void;
-  /** One finished operation: its kind (bind, search, …, extended:<oid>), its result code and duration. */
+  /** One finished operation: its kind (bind, search, …, extended:<oid>, extended:other), its result code and duration. */
   onOperation?(op: string, resultCode: number, seconds: number): void;
   /** PDU too large, garbage bytes, malformed message, TLS handshake failure. */
   onProtocolError?(reason: string): void;

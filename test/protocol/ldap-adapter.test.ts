@@ -323,10 +323,15 @@ describe('ldap adapter (in-memory directory)', function () {
       await client.unbind();
     });
 
-    it('answers an unknown extended operation with protocolError', async () => {
+    it('answers an unknown extended operation with protocolError, reported as extended:other', async () => {
       const client = new Client({ url: server.url });
       await assert.rejects(client.exop('1.2.3.4.5.6'), (err: { code?: number }) => err.code === 2);
+      await client.exop('1.3.6.1.4.1.4203.1.11.3');
       await client.unbind();
+      assert.deepEqual(
+        server.events.operations.filter((o) => o.op.startsWith('extended')),
+        [{ op: 'extended:other', code: 2 }, { op: 'extended:1.3.6.1.4.1.4203.1.11.3', code: 0 }],
+      );
     });
   });
 
