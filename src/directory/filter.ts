@@ -281,6 +281,16 @@ export function compileFilter(filter: Filter, schema: Schema, names: AttributeNa
         const want = rule.normalize(f.value);
         if (want === null) return () => undefined;
         const ns = names.namesOf(at);
+        if (at.key === 'objectclass') {
+          // (objectClass=person) matches an entry that lists only inetOrgPerson, as in slapd.
+          const closures = objectClassClosures(schema);
+          return (a) => {
+            const vs = valuesOf(a, ns);
+            if (!vs) return false;
+            for (const v of vs) if (closures(v).has(want)) return true;
+            return false;
+          };
+        }
         return (a) => {
           const vs = valuesOf(a, ns);
           if (!vs) return false;
@@ -349,9 +359,7 @@ export function compileFilter(filter: Filter, schema: Schema, names: AttributeNa
         };
       }
       case 'extensible': {
-        const ruleAt = f.rule ? schema.attributeType(f.attribute ?? '') : undefined;
-        void ruleAt;
-        // Extensible match where a rule applies: with a type and either no rule or the type's own equality
+            // Extensible match where a rule applies: with a type and either no rule or the type's own equality
         // rule (or a known equality rule by name), it is an equality test under that rule.
         if (f.dnAttributes) return () => undefined;
         if (!f.attribute) return () => undefined;
@@ -444,4 +452,34 @@ export function planCandidates(filter: Filter, schema: Schema, names: AttributeN
     return keys.length === 1 ? make(keys[0]) : { kind: 'or', items: keys.map(make) };
   };
   return plan(filter);
+}
+
+const closureCaches = new WeakMap<Schema, (value: string) => Set<string>>();
+
+/**
+ * For an objectClass value: the normalized values of the class and all its superclasses (cached).
+ * Used by equality filters and by the index, so (objectClass=person) finds inetOrgPerson entries.
+ */
+export function objectClassClosures(schema: Schema): (value: string) => Set<string> {
+  let fn = closureCaches.get(schema);
+  if (fn) return fn;
+  const ocAt = schema.attributeType('objectClass')!;
+  const cache = new Map<string, Set<string>>();
+  fn = (value: string) => {
+    let hit = cache.get(value);
+    if (hit) return hit;
+    hit = new Set<string>();
+    const self = schema.normalizeValue(ocAt, value);
+    if (self !== null) hit.add(self);
+    const oc = schema.objectClass(value);
+    if (oc) for (const c of schema.classClosure(oc)) {
+      const n = schema.normalizeValue(ocAt, c.oid);
+      if (n !== null) hit.add(n);
+    }
+    if (cache.size > 10_000) cache.clear();
+    cache.set(value, hit);
+    return hit;
+  };
+  closureCaches.set(schema, fn);
+  return fn;
 }

@@ -10,7 +10,7 @@ import { BindThrottle } from '../auth/throttle';
 import { DNNormalizer, formatDN, formatRDN, parseDN, parentOfNormalized, type RDN } from './dn';
 import { canonicalName, COMPUTED_OPERATIONAL, generalizedTime, isOperational, keyOfStoredName, parseSelection, selects, splitDescription } from './entry';
 import { DirectoryError, ResultCode } from './errors';
-import { AttributeNames, compileFilter, filterToString, planCandidates, type EntryTest } from './filter';
+import { AttributeNames, compileFilter, filterToString, objectClassClosures, planCandidates, type EntryTest } from './filter';
 import { checkEntry } from './schema-check';
 import type { AttributeType, Schema } from './schema/types';
 import type { Directory, Entry, Identity, Modification, OperationContext, SearchOutcome, SearchRequest } from './types';
@@ -66,6 +66,7 @@ export class DirectoryService extends EventEmitter implements Directory {
   private readonly userPassword: AttributeType;
   private readonly objectClassAt: AttributeType;
   private readonly rootNorm: string;
+  private readonly ocClosure: (value: string) => Set<string>;
 
   constructor(options: DirectoryOptions) {
     super();
@@ -90,6 +91,7 @@ export class DirectoryService extends EventEmitter implements Directory {
     );
     this.userPassword = options.schema.attributeType('userPassword')!;
     this.objectClassAt = options.schema.attributeType('objectClass')!;
+    this.ocClosure = objectClassClosures(options.schema);
   }
 
   /** Registers a hook run inside every write transaction. */
@@ -103,6 +105,13 @@ export class DirectoryService extends EventEmitter implements Directory {
     for (const [name, values] of Object.entries(attrs)) {
       const at = keyOfStoredName(this.schema, name);
       if (!at || !this.indexed.has(at.key)) continue;
+      if (at.key === 'objectclass') {
+        // Superclasses are indexed too: (objectClass=person) must find inetOrgPerson entries.
+        const seen = new Set<string>();
+        for (const v of values) for (const n of this.ocClosure(v)) seen.add(n);
+        for (const n of seen) terms.push({ attr: at.key, value: n });
+        continue;
+      }
       for (const v of values) {
         const norm = this.schema.normalizeValue(at, v);
         if (norm !== null) terms.push({ attr: at.key, value: norm });

@@ -60,3 +60,13 @@ describe('filters (RFC 4515)', () => {
     assert.deepEqual(planCandidates(parseFilter('(!(uid=x))'), schema, names, indexed), { kind: 'all' });
   });
 });
+
+describe('objectClass equality follows the class hierarchy', () => {
+  const schema = loadSchema();
+  const names = new AttributeNames(schema);
+  it('(objectClass=person) matches an entry listing only inetOrgPerson, as slapd does', () => {
+    const t = compileFilter(parseFilter('(objectClass=person)'), schema, names);
+    assert.equal(t({ objectClass: ['inetOrgPerson'] }, ''), true);
+    assert.equal(t({ objectClass: ['posixGroup'] }, ''), false);
+  });
+});
