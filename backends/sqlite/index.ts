@@ -4,8 +4,11 @@
 //   changes(seq, kind, dn_norm, old_dn_norm, time)   the change log, appended in the writing transaction
 //   attr_stats(attr, rows, vals)           per-attribute row and distinct-value counts, to pick the index
 //                                          leaf that drives an AND (what back-mdb does with its index counts)
+//   meta(key, value)                       which configured index attributes are complete
 // Subtree scope is a range scan on `path` (see path.ts), one-level scope an index lookup on parent_id.
-// Candidate trees are compiled to SQL once per shape; the prepared statements are cached by SQL text.
+// `terms` keeps each entry's index terms, so an update rewrites only the index rows that changed.
+// Candidate trees are compiled to SQL per query; prepared statements are cached by SQL text, and the SQL
+// carries no values (only `?`), so the cache holds one statement per shape of query.
 
 import Database from 'better-sqlite3';
 import type {
@@ -602,7 +605,28 @@ export class SqliteBackend implements Backend {
 
     if (useIndex) {
       const driver = candidates.kind === 'and' ? this.cheapest(candidates.items) : candidates;
-      let sql = `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.id IN (${this.idSet(driver, afterId, params)})`;
+      let sql: string;
+      let order: string;
+      if (driver.kind === 'eq') {
+        // One value: its index rows are already in entry_id order, so the join streams in id order and
+        // stops at the limit, with nothing materialized.
+        sql = `SELECT ${ENTRY_COLUMNS} FROM idx i CROSS JOIN entries e ON e.id = i.entry_id WHERE i.attr = ? AND i.value = ?`;
+        params.push(driver.attr, driver.value);
+        if (afterId > 0) {
+          sql += ' AND i.entry_id > ?';
+          params.push(afterId);
+        }
+        order = 'i.entry_id';
+      } else {
+        // Several values: the id set is collected (deduplicated, sorted) and drives rowid lookups.
+        sql = `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.id IN (${this.idSet(driver, afterId, params)})`;
+        if (afterId > 0) {
+          // Unary +: the candidate list drives the query; the rowid range must not take over.
+          sql += ' AND +e.id > ?';
+          params.push(afterId);
+        }
+        order = 'e.id';
+      }
       if (this.cost(driver) > 16) sql += this.eqFilters(andItems, driver, 'e.id', params);
       if (query.scope === 'one') {
         sql += ' AND +e.parent_id = ?';
@@ -611,12 +635,7 @@ export class SqliteBackend implements Backend {
         sql += ' AND +e.path >= ? AND +e.path < ?';
         params.push(basePath, basePath + PATH_SEP_NEXT);
       }
-      if (afterId > 0) {
-        // Unary +: the candidate list drives the query; the rowid range must not take over.
-        sql += ' AND +e.id > ?';
-        params.push(afterId);
-      }
-      sql += ` ORDER BY e.id LIMIT ${limit}`;
+      sql += ` ORDER BY ${order} LIMIT ${limit}`;
       return { sql, params };
     }
 
