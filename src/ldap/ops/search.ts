@@ -40,7 +40,7 @@ export async function handleSearch(server: ServerContext, conn: Connection, requ
     const entry = server.rootDse.read(request.filter, request.attributes);
     conn.cork();
     if (entry) conn.send(encodeSearchEntry(request.messageId, entry, request.typesOnly));
-    const code = finish(conn, request, { code: ResultCode.success }, signal);
+    const code = finish(conn, request, { code: ResultCode.success }, signal, pagedControl ? [encodePagedResponse('')] : undefined);
     conn.uncork();
     return code;
   }
