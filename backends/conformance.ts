@@ -282,6 +282,8 @@ export function runBackendConformance(name: string, open: () => Backend, cleanup
         for (const c of [
           { kind: 'all' },
           { kind: 'present', attr: 'objectclass' },
+          { kind: 'eq', attr: 'objectclass', value: 'top' },
+          { kind: 'and', items: [{ kind: 'eq', attr: 'objectclass', value: 'top' }, { kind: 'prefix', attr: 'mail', prefix: 'a' }] },
           { kind: 'or', items: [{ kind: 'present', attr: 'uid' }, { kind: 'present', attr: 'memberuid' }] },
         ] as Candidates[]) {
           const everything = ids(search(t.root, 'sub', c));
@@ -315,6 +317,18 @@ export function runBackendConformance(name: string, open: () => Backend, cleanup
         assert.deepEqual(all, [...all].sort((x, y) => x - y));
         assert.equal(ids(search(t.root, 'sub', { kind: 'eq', attr: 'objectclass', value: 'person' })).length, n + 3);
         assert.equal(ids(search(t.root, 'sub', { kind: 'prefix', attr: 'uid', prefix: 'u1' })).length, 1111);
+        // Paging an equality match in steps.
+        const eq: Candidates = { kind: 'eq', attr: 'objectclass', value: 'person' };
+        const pages: number[] = [];
+        let after = 0;
+        for (;;) {
+          const page = ids(search(t.people, 'one', eq, after, 700));
+          pages.push(...page);
+          if (page.length < 700) break;
+          after = page[page.length - 1];
+        }
+        assert.equal(pages.length, n + 3);
+        assert.deepEqual(pages, [...pages].sort((x, y) => x - y));
       });
     });
 
