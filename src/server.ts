@@ -10,7 +10,7 @@ import { loadAclFile } from './acl/file';
 import { BindThrottle } from './auth';
 import type { Config } from './config/load';
 import { createDirectory, type DirectoryService } from './directory/operations';
-import { loadSchema } from './directory/schema';
+import { loadSchema, POWERDNS_SCHEMA_FILES } from './directory/schema';
 import type { Schema } from './directory/schema/types';
 import { startLdapServer } from './ldap';
 import { createLogger, setLogLevel, type Logger } from './log';
@@ -34,7 +34,8 @@ export interface Store {
 export function openStore(config: Config, logger?: Logger): Store {
   if (config.backend !== 'sqlite') throw new Error(`backend ${config.backend} is not available in this build`);
   fs.mkdirSync(path.dirname(path.resolve(config.db)), { recursive: true });
-  const schema = loadSchema();
+  // PowerDNS's LDAP schema too, so a PowerDNS-LDAP directory (dNSDomain2/associatedDomain) loads and is served unchanged.
+  const schema = loadSchema({ extraFiles: POWERDNS_SCHEMA_FILES });
   const backend = openSqliteBackend(config.db);
   const baseNorm = () => directory.baseNorm;
   void baseNorm;

@@ -315,13 +315,22 @@ describe('schema: redefinitions (dnsdomain2.schema beside dnszone.schema)', () =
     assert.equal(schema.source(schema.attributeType('pTRRecord')!)?.file, 'dnszone.schema');
   });
 
-  it("rejects dnsdomain2's dNSTTL (it adds ORDERING integerOrderingMatch) naming both files, lines and definitions", () => {
-    const err = thrownBy(() => loadSchema({ extraFiles: POWERDNS_SCHEMA_FILES }));
+  it("accepts dnsdomain2's dNSTTL, which only adds ORDERING integerOrderingMatch, keeping dnszone's definition", () => {
+    const schema = loadSchema({ extraFiles: POWERDNS_SCHEMA_FILES });
+    assert.ok(schema.objectClass('dNSDomain2'));
+    const ttl = schema.attributeType('dNSTTL')!;
+    assert.equal(schema.source(ttl)?.file, 'dnszone.schema');
+    assert.equal(ttl.equality?.name, 'integerMatch');
+  });
+
+  it('rejects a redefinition that changes a rule the first definition has, naming both files, lines and definitions', () => {
+    const text = "attributetype ( 1.3.6.1.4.1.2428.20.0.0 NAME 'dNSTTL' DESC 'An integer denoting time to live' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )\n";
+    const err = thrownBy(() => loadSchema({ texts: [{ name: 'ttl.schema', text }] }));
     assert.ok(err instanceof SchemaError);
     const lines = err.message.split('\n');
-    assert.match(lines[0], /^dnsdomain2\.schema:6: attributetype dNSTTL conflicts with the definition at dnszone\.schema:3/);
+    assert.match(lines[0], /^ttl\.schema:1: attributetype dNSTTL conflicts with the definition at dnszone\.schema:3/);
     assert.equal(lines[1].trim(), "dnszone.schema:3: ( 1.3.6.1.4.1.2428.20.0.0 NAME 'dNSTTL' DESC 'An integer denoting time to live' EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )");
-    assert.equal(lines[2].trim(), "dnsdomain2.schema:6: ( 1.3.6.1.4.1.2428.20.0.0 NAME 'dNSTTL' DESC 'An integer denoting time to live' EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )");
+    assert.match(lines[2].trim(), /^ttl\.schema:1: .*EQUALITY caseIgnoreMatch/);
     assert.ok(dnszone.split('\n')[2].startsWith("attributetype ( 1.3.6.1.4.1.2428.20.0.0  NAME 'dNSTTL'"));
   });
 

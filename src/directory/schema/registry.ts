@@ -253,6 +253,18 @@ export class SchemaRegistry implements Schema {
     const existing = this.attrsByOid.get(def.oid);
     if (existing) {
       if (existing.identity === identity) return; // identical redefinition: accepted silently
+      // A redefinition that only adds a matching rule the first one lacked (PowerDNS's dnsdomain2.schema gives
+      // dNSTTL an ORDERING rule that dnszone.schema does not) is compatible: values and equality are the
+      // same. The first definition stays in force; any other difference is a conflict.
+      const withoutAdditions = formatAttributeType({
+        ...def,
+        names: def.names.map((n) => n.toLowerCase()),
+        sup: sup?.oid,
+        equality: existing.source.equality === undefined ? undefined : equality?.oid,
+        ordering: existing.source.ordering === undefined ? undefined : ordering?.oid,
+        substr: existing.source.substr === undefined ? undefined : substr?.oid,
+      });
+      if (withoutAdditions === existing.identity) return;
       this.conflict('attributetype', def, existing.source, `OID ${def.oid} is already defined differently`);
     }
     for (const name of def.names) {
