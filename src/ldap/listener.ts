@@ -30,7 +30,7 @@ class Listener implements ServerContext, LdapServer {
   constructor(readonly options: LdapServerOptions) {
     this.directory = options.directory;
     this.logger = options.logger;
-    this.observer = options.observer;
+    this.observer = options.observer ? guardObserver(options.observer, options.logger) : undefined;
     if (options.tls) this.context = tls.createSecureContext(tlsOptions(options.tls));
     this.rootDse = new RootDse({
       namingContexts: options.rootDse.namingContexts,
@@ -166,6 +166,27 @@ class Listener implements ServerContext, LdapServer {
     await Promise.all(stopped);
     this.logger.info({}, 'ldap: stopped');
   }
+}
+
+/**
+ * The observer is called from socket event handlers, where an exception would take the process down:
+ * a failing metrics hook is logged and otherwise ignored.
+ */
+function guardObserver(observer: LdapObserver, logger: LdapLogger): LdapObserver {
+  const guarded: LdapObserver = {};
+  const hooks: Array<keyof LdapObserver> = ['onConnectionOpen', 'onConnectionClose', 'onConnectionRefused', 'onOperation', 'onProtocolError', 'onBindFailure'];
+  for (const name of hooks) {
+    const hook = observer[name] as ((...args: unknown[]) => void) | undefined;
+    if (typeof hook !== 'function') continue;
+    (guarded as Record<string, (...args: unknown[]) => void>)[name] = (...args: unknown[]) => {
+      try {
+        hook.apply(observer, args);
+      } catch (err) {
+        logger.error({ err, hook: name }, 'ldap: observer hook failed');
+      }
+    };
+  }
+  return guarded;
 }
 
 function tlsOptions(material: TlsMaterial): tls.SecureContextOptions {

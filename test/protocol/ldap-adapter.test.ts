@@ -335,6 +335,23 @@ describe('ldap adapter (in-memory directory)', function () {
     });
   });
 
+  describe('observer', () => {
+    it('a throwing observer hook is logged and does not take the server down', async () => {
+      const failing = () => {
+        throw new Error('metrics broke');
+      };
+      server = await startMemoryServer({
+        observer: { onConnectionOpen: failing, onConnectionClose: failing, onOperation: failing, onProtocolError: failing, onBindFailure: failing },
+      });
+      const socket = await rawConnect(server.port);
+      const reply = readUntilClose(socket);
+      socket.write(Buffer.from('garbage'));
+      assert.ok((await reply).closed);
+      await assertStillServing(server);
+      assert.ok(server.logs.some((l) => l.msg === 'ldap: observer hook failed'));
+    });
+  });
+
   describe('limits', () => {
     it('closes idle connections, but not one with a search in flight', async () => {
       server = await startMemoryServer({ limits: { maxPduBytes: 1024 * 1024, idleTimeoutSeconds: 1, maxConnections: 10, maxConnectionsPerAddress: 10 } });
