@@ -200,7 +200,7 @@ export class LdifParser {
     let current: Modification | null = null;
     for (; i < lines.length; i++) {
       const l = lines[i];
-      if (l.text === '-') {
+      if (l.text === '-' || /^-\s+$/.test(l.text)) {
         if (current === null) throw new LdifError(l.line, '"-" without a modification to end');
         current = null;
         continue;
@@ -394,7 +394,8 @@ export function isSafeLdifString(value: string): boolean {
 
 /** "name: value" or "name:: base64", folded at 76 columns, ending with '\n'. */
 export function formatLdifLine(name: string, value: string): string {
-  const line = isSafeLdifString(value) ? `${name}: ${value}` : `${name}:: ${Buffer.from(value, 'utf8').toString('base64')}`;
+  const line =
+    value === '' ? `${name}:` : isSafeLdifString(value) ? `${name}: ${value}` : `${name}:: ${Buffer.from(value, 'utf8').toString('base64')}`;
   if (line.length <= FOLD_AT) return line + '\n';
   let out = line.slice(0, FOLD_AT) + '\n';
   for (let p = FOLD_AT; p < line.length; p += FOLD_AT - 1) out += ' ' + line.slice(p, p + FOLD_AT - 1) + '\n';

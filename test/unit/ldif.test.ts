@@ -193,9 +193,14 @@ deleteoldrdn: 0
       assert.deepEqual(records[4].controls, [{ oid: '1.2.840.113556.1.4.805', critical: true }]);
     });
 
-    it('accepts a modify whose last spec has no closing "-"', () => {
+    it('accepts a modify whose last spec has no closing "-", and "-" with trailing spaces', () => {
       const [r] = parseAll('dn: o=x\nchangetype: modify\nreplace: o\no: y\n');
       assert.deepEqual(r.modifications, [{ operation: 'replace', attribute: 'o', values: ['y'] }]);
+      const [r2] = parseAll('dn: o=x\nchangetype: modify\nadd: cn\ncn: a\n-  \ndelete: sn\n-\n');
+      assert.deepEqual(r2.modifications, [
+        { operation: 'add', attribute: 'cn', values: ['a'] },
+        { operation: 'delete', attribute: 'sn', values: [] },
+      ]);
     });
 
     it('reports errors with the line number', () => {
@@ -300,6 +305,7 @@ deleteoldrdn: 0
       for (const l of lines.slice(1)) assert.equal(l[0], ' ');
       assert.equal(lines[0].length, 76);
       assert.equal(formatLdifLine('cn', 'short'), 'cn: short\n');
+      assert.equal(formatLdifLine('description', ''), 'description:\n');
       const exact = 'x'.repeat(76 - 'cn: '.length);
       assert.equal(formatLdifLine('cn', exact), `cn: ${exact}\n`);
     });
