@@ -13,11 +13,11 @@ const CONTROL_0_2_G = /[\u0000-\u0002]/g;
 
 /**
  * Splits a DN into its RDNs, in the order written (leaf first). Separators are unescaped ',' (and ';',
- * which RFC 2253 parsers accept); a backslash escapes the next character (or starts a \xx pair, whose
+ * which RFC 2253 parsers accept in user input, unless `semicolonSeparates` is false); a backslash escapes the next character (or starts a \xx pair, whose
  * characters are never separators), and a double-quoted stretch (LDAPv2 style) is taken as is. Spaces
  * around separators are kept out of the RDNs.
  */
-export function splitDn(dn: string): string[] {
+export function splitDn(dn: string, semicolonSeparates = true): string[] {
   const rdns: string[] = [];
   let start = 0;
   let quoted = false;
@@ -32,7 +32,7 @@ export function splitDn(dn: string): string[] {
       quoted = !quoted;
       continue;
     }
-    if (!quoted && (c === 0x2c /* , */ || c === 0x3b /* ; */)) {
+    if (!quoted && (c === 0x2c /* , */ || (c === 0x3b /* ; */ && semicolonSeparates))) {
       rdns.push(dn.slice(start, i).trim());
       start = i + 1;
     }
@@ -48,7 +48,8 @@ export function pathOfDnNorm(dnNorm: string): string {
   // hex pairs (a normalizer should already have done so).
   if (CONTROL_0_2.test(dnNorm)) dnNorm = dnNorm.replace(CONTROL_0_2_G, (c) => '\\0' + c.charCodeAt(0));
   // Fast path for the common case without escapes or quotes: a plain split on ','.
-  const rdns = dnNorm.indexOf('\\') < 0 && dnNorm.indexOf('"') < 0 ? dnNorm.split(',') : splitDn(dnNorm);
+  // A normalized DN separates RDNs with ',' only (any ';' is part of a value).
+  const rdns = dnNorm.indexOf('\\') < 0 && dnNorm.indexOf('"') < 0 ? dnNorm.split(',') : splitDn(dnNorm, false);
   rdns.reverse();
   return rdns.join(PATH_SEP);
 }

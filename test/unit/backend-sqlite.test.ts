@@ -39,6 +39,9 @@ describe('sqlite backend', function () {
     it('builds root-first paths', () => {
       assert.equal(pathOfDnNorm('uid=a,ou=users,o=ispman'), 'o=ispman\u0001ou=users\u0001uid=a');
       assert.equal(pathOfDnNorm('cn=a\\2cb,o=x'), 'o=x\u0001cn=a\\2cb');
+      // The same RDNs whichever way the DN is split (fast path or escape-aware).
+      assert.equal(pathOfDnNorm('cn=a;b,o=x'), 'o=x\u0001cn=a;b');
+      assert.equal(pathOfDnNorm('cn=a;b\\2c,o=x'), 'o=x\u0001cn=a;b\\2c');
       assert.equal(pathOfDnNorm('o=ispman'), 'o=ispman');
       // Raw control characters cannot collide with the separator.
       assert.equal(pathOfDnNorm('cn=a\u0001b,o=x'), 'o=x\u0001cn=a\\01b');
