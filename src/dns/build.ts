@@ -19,6 +19,8 @@ import { Zone, ZoneLayout, ZoneSet } from './zone';
 export interface BuildOptions {
   /** Serial for zones whose data carries none (the article's soarecords before ispd stored one). */
   defaultSerial?: number;
+  /** Generate reverse zones from pTRRecord flags (default true; the server does it separately when incremental). */
+  reverse?: boolean;
 }
 
 export interface BuildReport {
@@ -51,7 +53,8 @@ interface PendingZone {
   records: PendingRecord[];
 }
 
-interface PtrFlag {
+/** ISPMan's pTRRecord flag: publish `address` → `target` in the reverse zone; `zone` is the forward zone. */
+export interface PtrFlag {
   address: string;
   target: string;
   zone: string;
@@ -161,7 +164,10 @@ export function buildZonesReport(entries: Entry[], options: BuildOptions = {}): 
     }
     zones.push(zone);
   }
-  addReverseZones(zones, ptrFlags, warnings);
+  if (options.reverse !== false) {
+    const set = new ZoneSet(zones);
+    zones.push(...addReverseZones(set, ptrFlags, warnings, true).generated);
+  }
   for (const z of zones) {
     z.finish();
     warnings.push(...z.warnings);
@@ -287,20 +293,48 @@ function collectDnsZone(entry: Entry, attrs: Attrs, zoneFor: ZoneFor, setSoa: Se
         else warnings.push(`${entry.dn}: bad ${attr} "${value}"`);
       }
     }
-    for (const value of attrs.all('pTRRecord')) {
-      if (reverse) {
+    if (reverse) {
+      for (const value of attrs.all('pTRRecord')) {
         const r = parseRecord('ptrrecord', value, origin, 'bind');
         if (r) z.records.push({ owner, ttl, rdata: r });
         else warnings.push(`${entry.dn}: bad pTRRecord "${value}"`);
-        continue;
       }
-      // ISPMan: pTRRecord carries the address whose reverse should point here; a non-address value just flags
-      // every address of the entry.
-      const v = value.trim();
-      const addresses = validIPv4(v) || validIPv6(v) ? [v] : [...attrs.all('aRecord'), ...attrs.all('aAAARecord')];
-      for (const address of addresses) ptrFlags.push({ address: address.trim(), target: owner, zone: origin });
     }
   }
+  if (!reverse) ptrFlags.push(...flagsFromAttrs(attrs, owners, origin));
+}
+
+/**
+ * ISPMan: pTRRecord on a forward-zone entry carries the address whose reverse should point here; a value that
+ * is no address just flags every address of the entry.
+ */
+function flagsFromAttrs(attrs: Attrs, owners: string[], origin: string): PtrFlag[] {
+  const out: PtrFlag[] = [];
+  for (const owner of owners) {
+    for (const value of attrs.all('pTRRecord')) {
+      const v = value.trim();
+      const addresses = validIPv4(v) || validIPv6(v) ? [v] : [...attrs.all('aRecord'), ...attrs.all('aAAARecord')];
+      for (const address of addresses) out.push({ address: address.trim(), target: owner, zone: origin });
+    }
+  }
+  return out;
+}
+
+/** The pTRRecord flags an entry carries (empty for entries of other layouts and of reverse zones). */
+export function ptrFlagsOf(entry: Entry): PtrFlag[] {
+  const attrs = new Attrs(entry);
+  if (!attrs.objectClasses().has('dnszone') || !attrs.has('pTRRecord')) return [];
+  const zoneName = attrs.first('zoneName');
+  if (!zoneName) return [];
+  const origin = canonicalName(zoneName);
+  if (isReverseZone(origin)) return [];
+  return flagsFromAttrs(attrs, attrs.all('relativeDomainName').map((o) => resolveRelative(o, origin)), origin);
+}
+
+/** The generated reverse zone an address falls in (its /24 or /64), or undefined for a bad address. */
+export function reverseZoneOfAddress(address: string): string | undefined {
+  const owner = reverseName(address);
+  return owner ? reverseZoneName(owner) : undefined;
 }
 
 const DNSDATA_KINDS = new Set(['soarecords', 'nsrecords', 'mxrecords', 'arecords', 'cnames', 'txtrecords']);
@@ -424,24 +458,36 @@ function reverseZoneName(owner: string): string {
   return owner.split('.').slice(16).join('.');
 }
 
-function addReverseZones(zones: Zone[], flags: PtrFlag[], warnings: string[]): void {
-  if (flags.length === 0) return;
-  const set = new ZoneSet(zones);
+/**
+ * Reverse data from pTRRecord flags, as ISPMan generated it: one zone per /24 (per /64 for IPv6) with the SOA
+ * and NS of the first contributing forward zone (in a fixed order, so partial and full builds agree), or PTRs
+ * added to a reverse zone the directory hosts itself. With `mayAddToHosted` false nothing is added to hosted
+ * zones and `hostedHit` says that it would have been needed (the caller then rebuilds everything).
+ */
+export function addReverseZones(
+  forward: ZoneSet,
+  flags: PtrFlag[],
+  warnings: string[],
+  mayAddToHosted: boolean,
+): { generated: Zone[]; hostedHit: boolean } {
   const generated = new Map<string, Zone>();
-  for (const flag of flags) {
+  let hostedHit = false;
+  const sorted = [...flags].sort((a, b) => (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : a.address < b.address ? -1 : a.address > b.address ? 1 : a.target < b.target ? -1 : 1));
+  for (const flag of sorted) {
     const owner = reverseName(flag.address);
-    const source = set.get(flag.zone);
-    if (!owner || !source) {
+    const source = forward.get(flag.zone);
+    if (!owner || !source || source.source.layout === 'reverse') {
       if (!owner) warnings.push(`${flag.zone}: pTRRecord flag with bad address ${flag.address}`);
       continue;
     }
     const rdata: RData = { type: 12, target: flag.target };
-    const hosted = set.find(owner);
-    if (hosted && !generated.has(hosted.origin)) {
-      hosted.add(owner, REVERSE_TTL, rdata);
+    const origin = reverseZoneName(owner);
+    const hosted = forward.find(owner);
+    if (hosted && hosted.source.layout !== 'reverse' && !generated.has(origin)) {
+      hostedHit = true;
+      if (mayAddToHosted) hosted.add(owner, REVERSE_TTL, rdata);
       continue;
     }
-    const origin = reverseZoneName(owner);
     let zone = generated.get(origin);
     const sourceSoa = source.soa;
     if (!zone) {
@@ -450,16 +496,16 @@ function addReverseZones(zones: Zone[], flags: PtrFlag[], warnings: string[]): v
       const ns = source.nodes.get(source.origin)?.get(RRType.NS);
       for (const r of ns?.rdatas ?? [{ type: 2 as const, host: sourceSoa.mname }]) zone.add(origin, REVERSE_TTL, r);
       generated.set(origin, zone);
-      set.byOrigin.set(origin, zone);
-      zones.push(zone);
     } else if (sourceSoa.serial > zone.serial) {
       // The reverse zone changes whenever a contributing zone does: follow the highest contributing serial.
       zone.setSerial(sourceSoa.serial);
     }
     zone.add(owner, REVERSE_TTL, rdata);
   }
+  const zones = [...generated.values()];
+  for (const z of zones) z.finish();
+  return { generated: zones, hostedHit };
 }
-
 
 /** What a single entry means for DNS, without the rest of the data (used by the serial hook and the server). */
 export interface EntryZoneInfo {

@@ -8,12 +8,12 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Backend, StoredEntry } from '../../backends/types';
 import type { Entry } from '../directory/types';
-import { buildZonesReport, classifyEntry } from './build';
+import { addReverseZones, buildZonesReport, classifyEntry, ptrFlagsOf, reverseZoneOfAddress, type PtrFlag } from './build';
 import { DnsEngine, QueryEvent } from './engine';
 import { canonicalName } from './name';
 import { Notifier, NotifyTarget, parseTarget } from './notify';
 import { initialSerial, SerialFormat } from './serial';
-import type { Zone } from './zone';
+import { ZoneSet, type Zone } from './zone';
 
 export interface DnsLogger {
   info(obj: object, msg?: string): void;
@@ -258,6 +258,9 @@ class EntrySource {
   /** Zone key (origin) → normalized DNs of the entries naming it. */
   private readonly byZone = new Map<string, Set<string>>();
   private readonly keysOf = new Map<string, string[]>();
+  /** pTRRecord flags by entry, and the entries flagging into each generated reverse zone. */
+  private readonly flagsOf = new Map<string, PtrFlag[]>();
+  private readonly flagHolders = new Map<string, Set<string>>();
   private seq = 0;
   private syncing = false;
 
@@ -272,6 +275,8 @@ class EntrySource {
     this.entries.clear();
     this.byZone.clear();
     this.keysOf.clear();
+    this.flagsOf.clear();
+    this.flagHolders.clear();
     if (this.opts.backend) {
       this.seq = this.opts.backend.lastChangeSeq();
       for (const e of this.opts.backend.all()) this.put(e.dnNorm, toEntry(e));
@@ -299,15 +304,37 @@ class EntrySource {
       if (!s) this.byZone.set(k, (s = new Set()));
       s.add(dnNorm);
     }
+    const flags = ptrFlagsOf(entry);
+    if (flags.length) {
+      this.flagsOf.set(dnNorm, flags);
+      for (const origin of this.reverseOrigins(flags)) {
+        let s = this.flagHolders.get(origin);
+        if (!s) this.flagHolders.set(origin, (s = new Set()));
+        s.add(dnNorm);
+      }
+    }
     return true;
   }
 
-  private remove(dnNorm: string): string[] {
+  private reverseOrigins(flags: PtrFlag[]): Set<string> {
+    const out = new Set<string>();
+    for (const f of flags) {
+      const o = reverseZoneOfAddress(f.address);
+      if (o) out.add(o);
+    }
+    return out;
+  }
+
+  /** Forgets an entry; returns its zone keys and the reverse zones its flags fed. */
+  private remove(dnNorm: string): { keys: string[]; reverse: Set<string> } {
     const keys = this.keysOf.get(dnNorm) ?? [];
     for (const k of keys) this.byZone.get(k)?.delete(dnNorm);
+    const reverse = this.reverseOrigins(this.flagsOf.get(dnNorm) ?? []);
+    for (const o of reverse) this.flagHolders.get(o)?.delete(dnNorm);
+    this.flagsOf.delete(dnNorm);
     this.keysOf.delete(dnNorm);
     this.entries.delete(dnNorm);
-    return keys;
+    return { keys, reverse };
   }
 
   private defaultSerial(): number {
@@ -334,31 +361,27 @@ class EntrySource {
       }
       this.seq = changes[changes.length - 1].seq;
       const dirty = new Set<string>();
+      const dirtyReverse = new Set<string>();
       let full = false;
       for (const c of changes) {
         if (c.kind === 'rename') {
           full = true; // descendants moved too, and the log names only the renamed entry
           break;
         }
-        const old = this.entries.get(c.dnNorm);
-        if (old && hasPtrFlag(old)) full = true;
-        for (const k of this.remove(c.dnNorm)) dirty.add(k);
+        const gone = this.remove(c.dnNorm);
+        for (const k of gone.keys) dirty.add(k);
+        for (const o of gone.reverse) dirtyReverse.add(o);
         if (c.kind === 'delete') continue;
         const stored = backend.getByDnNorm(c.dnNorm);
         if (!stored) continue;
-        const entry = toEntry(stored);
-        if (this.put(c.dnNorm, entry)) {
+        if (this.put(c.dnNorm, toEntry(stored))) {
           for (const k of this.keysOf.get(c.dnNorm) ?? []) dirty.add(k);
-          if (hasPtrFlag(entry)) full = true;
+          for (const o of this.reverseOrigins(this.flagsOf.get(c.dnNorm) ?? [])) dirtyReverse.add(o);
         }
       }
       if (changes.length >= 10000) full = true;
-      if (full || dirty.has('*dnsdomain2')) {
-        if (changes.some((c) => c.kind === 'rename')) this.loadAll();
-        else this.rebuildAll();
-      } else if (dirty.size > 0) {
-        this.rebuildZones(dirty);
-      }
+      if (full && changes.some((c) => c.kind === 'rename')) this.loadAll();
+      else if (full || dirty.has('*dnsdomain2') || !this.rebuildZones(dirty, dirtyReverse)) this.rebuildAll();
       this.opts.observer?.onReload?.({ zones: dirty.size, ms: Date.now() - started, full });
       this.opts.observer?.onLag?.(Math.max(0, backend.lastChangeSeq() - this.seq));
       if (changes.length >= 10000) {
@@ -372,19 +395,40 @@ class EntrySource {
     }
   }
 
-  private rebuildZones(origins: Set<string>): void {
+  /**
+   * Rebuilds the named forward zones and generated reverse zones only. Returns false when that cannot be done
+   * exactly (PowerDNS-layout data in the same zone, flags into a reverse zone the directory hosts itself).
+   */
+  private rebuildZones(origins: Set<string>, reverseOrigins: Set<string>): boolean {
+    // Zones whose flags feed a generated reverse zone: a change to their SOA/NS changes the reverse SOA/NS.
+    for (const o of origins) {
+      const zone = this.engine.zone(o);
+      if (zone?.source.layout === 'dnsdomain2') return false;
+    }
     const entries: Entry[] = [];
     for (const origin of origins) for (const dn of this.byZone.get(origin) ?? []) entries.push(this.entries.get(dn)!);
-    const report = buildZonesReport(entries, { defaultSerial: this.defaultSerial() });
+    const report = buildZonesReport(entries, { defaultSerial: this.defaultSerial(), reverse: false });
     for (const w of report.warnings.slice(0, 50)) this.logger.warn({ warning: w }, 'DNS data problem');
     const built = new Set(report.zones.map((z) => z.origin));
-    // A zone that also has PowerDNS-layout data is owned by the full rebuild.
-    if (report.zones.some((z) => this.byZone.get('*dnsdomain2')?.size && this.engine.zone(z.origin)?.source.layout === 'dnsdomain2')) {
-      this.rebuildAll();
-      return;
-    }
     const removed = [...origins].filter((o) => !built.has(o) && this.engine.zone(o) && this.engine.zone(o)!.source.layout !== 'reverse');
     this.engine.update(report.zones, removed);
+    for (const z of report.zones) {
+      for (const dn of this.byZone.get(z.origin) ?? []) for (const o of this.reverseOrigins(this.flagsOf.get(dn) ?? [])) reverseOrigins.add(o);
+    }
+    if (reverseOrigins.size === 0) return true;
+    const flags: PtrFlag[] = [];
+    for (const o of reverseOrigins) {
+      for (const dn of this.flagHolders.get(o) ?? []) {
+        for (const f of this.flagsOf.get(dn) ?? []) if (reverseZoneOfAddress(f.address) === o) flags.push(f);
+      }
+    }
+    const warnings: string[] = [];
+    const { generated, hostedHit } = addReverseZones(new ZoneSet(this.engine.zones()), flags, warnings, false);
+    if (hostedHit) return false;
+    const made = new Set(generated.map((z) => z.origin));
+    const gone = [...reverseOrigins].filter((o) => !made.has(o) && this.engine.zone(o)?.source.layout === 'reverse');
+    this.engine.update(generated, gone);
+    return true;
   }
 }
 
@@ -405,6 +449,3 @@ function toEntry(e: StoredEntry): Entry {
   return { dn: e.dn, attributes: e.attrs };
 }
 
-function hasPtrFlag(e: Entry): boolean {
-  return Object.keys(e.attributes).some((k) => k.toLowerCase() === 'ptrrecord');
-}

@@ -120,6 +120,21 @@ describe('dns server over the directory (in-process store)', function () {
     assert.ok((await serial('example.com')) > before);
   });
 
+  it('pTRRecord flags: the generated reverse zone follows, with a higher serial', async () => {
+    const www = `relativeDomainName=www,aRecord=192.0.2.10,ou=aRecord,${ZONE_DN}`;
+    const reverse = '2.0.192.in-addr.arpa';
+    const before = await serial(reverse);
+    assert.equal((await ask('77.2.0.192.in-addr.arpa', 12)).rcode, 3);
+    await store.directory.modify(www, [{ operation: 'add', attribute: 'pTRRecord', values: ['192.0.2.77'] }], SYSTEM_CONTEXT);
+    const ptr = await ask('77.2.0.192.in-addr.arpa', 12);
+    assert.equal(ptr.rcode, 0);
+    assert.equal(ptr.answers, 1);
+    assert.ok((await serial(reverse)) > before);
+    await store.directory.modify(www, [{ operation: 'delete', attribute: 'pTRRecord', values: ['192.0.2.77'] }], SYSTEM_CONTEXT);
+    assert.equal((await ask('77.2.0.192.in-addr.arpa', 12)).rcode, 3);
+    assert.equal((await ask('10.2.0.192.in-addr.arpa', 12)).answers, 1);
+  });
+
   it('add and delete a record entry', async () => {
     const dn = `relativeDomainName=new,aRecord=192.0.2.78,ou=aRecord,${ZONE_DN}`;
     assert.equal((await ask('new.example.com', 1)).rcode, 3);
