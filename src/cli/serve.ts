@@ -78,7 +78,7 @@ function printExamples(config: Config, ldap: { host: string; port: number } | nu
     lines.push(
       `  ldapsearch -x -H ${url} -b ${config.baseDN} '(mailacceptinggeneralid=bob@developer.ch)' maildrop`,
       `  ldapsearch -x -H ${url} -b ${config.baseDN} '(|(mailLocalAddress=john@example.com)(mailAlias=john@example.com))' mailRoutingAddress mailForwardingAddress`,
-      `  ldapwhoami -x -H ${url} -D 'uid=john_example_com,ou=users,ispmanDomain=example.com,${config.baseDN}' -w secret`,
+      `  ldapwhoami -x -H ${url} -D 'uid=john_example_com,ou=users,ispmanDomain=example.com,${config.baseDN}' -w john-secret`,
       `  printf 'server_host = ${url}\\nsearch_base = ${config.baseDN}\\nquery_filter = (mailacceptinggeneralid=%%s)\\nresult_attribute = maildrop\\nbind = no\\n' > /tmp/ispd-maildrop.cf`,
       `  postmap -q bob@developer.ch ldap:/tmp/ispd-maildrop.cf`,
     );

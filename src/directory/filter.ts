@@ -359,9 +359,9 @@ export function compileFilter(filter: Filter, schema: Schema, names: AttributeNa
         };
       }
       case 'extensible': {
-            // Extensible match where a rule applies: with a type and either no rule or the type's own equality
-        // rule (or a known equality rule by name), it is an equality test under that rule.
-        if (f.dnAttributes) return () => undefined;
+        // Extensible match where a rule applies: with a type and either no rule or the type's own equality
+        // rule (or a known equality rule by name), it is an equality test under that rule. With :dn, the
+        // AVAs of the entry's DN count as values too (RFC 4511 §4.5.1.7.7).
         if (!f.attribute) return () => undefined;
         const at = schema.attributeType(f.attribute);
         if (!at || !canUse(at)) return () => undefined;
@@ -370,10 +370,19 @@ export function compileFilter(filter: Filter, schema: Schema, names: AttributeNa
         const want = rule.normalize(f.value);
         if (want === null) return () => undefined;
         const ns = names.namesOf(at);
-        return (a) => {
+        const keys = new Set(names.keysOf(at));
+        const dnAttributes = f.dnAttributes;
+        return (a, dnNorm) => {
           const vs = valuesOf(a, ns);
-          if (!vs) return false;
-          for (const v of vs) if (rule.normalize(v) === want) return true;
+          if (vs) for (const v of vs) if (rule.normalize(v) === want) return true;
+          if (dnAttributes) {
+            for (const rdn of dnNorm.split(',')) {
+              for (const ava of rdn.split('+')) {
+                const eq = ava.indexOf('=');
+                if (eq > 0 && keys.has(ava.slice(0, eq)) && rule.normalize(unescapeNormValue(ava.slice(eq + 1))) === want) return true;
+              }
+            }
+          }
           return false;
         };
       }
@@ -482,4 +491,10 @@ export function objectClassClosures(schema: Schema): (value: string) => Set<stri
   };
   closureCaches.set(schema, fn);
   return fn;
+}
+
+/** Undoes the \\xx escaping of values inside normalized DNs (see dn.ts). */
+function unescapeNormValue(v: string): string {
+  if (!v.includes('\\')) return v;
+  return v.replace(/\\([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }

@@ -70,3 +70,14 @@ describe('objectClass equality follows the class hierarchy', () => {
     assert.equal(t({ objectClass: ['posixGroup'] }, ''), false);
   });
 });
+
+describe('extensible match with :dn', () => {
+  const schema = loadSchema();
+  const names = new AttributeNames(schema);
+  it('(ou:dn:=users) matches entries whose DN has ou=users, as slapd does', () => {
+    const t = compileFilter(parseFilter('(ou:dn:=Users)'), schema, names);
+    assert.equal(t({ uid: ['x'] }, 'uid=x,ou=users,ispmandomain=example.com,o=ispman'), true);
+    assert.equal(t({ uid: ['x'] }, 'uid=x,ou=admins,o=ispman'), false);
+    assert.equal(compileFilter(parseFilter('(ou:=users)'), schema, names)({ uid: ['x'] }, 'uid=x,ou=users,o=ispman'), false);
+  });
+});
