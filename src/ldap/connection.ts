@@ -47,7 +47,7 @@ export class Connection {
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
   private readonly onError = (err: Error): void => this.socketError(err);
   private readonly onClose = (): void => this.socketClosed();
-  private readonly onDrain = (): void => this.wakeDrainWaiters();
+  private readonly onDrain = (): void => this.drained();
   private readonly onEnd = (): void => this.endedByPeer();
 
   constructor(
@@ -138,7 +138,9 @@ export class Connection {
   /** Takes complete PDUs off the framer while fewer than maxOutstanding requests are pending. */
   private pullRequests(): void {
     try {
-      while (!this.closing && !this.shuttingDown && this.outstanding < this.maxOutstanding) {
+      // Also stop while our own responses back up unread: a client that pipelines requests and never
+      // reads must not make us buffer its answers without bound.
+      while (!this.closing && !this.shuttingDown && this.outstanding < this.maxOutstanding && !this.socket.writableNeedDrain) {
         const pdu = this.framer.next();
         if (pdu === undefined) break;
         let request: LdapRequest;
@@ -168,7 +170,7 @@ export class Connection {
   /** Pauses the socket while the pending request budget is spent (backpressure instead of memory). */
   private updateReading(): void {
     if (this.closed) return;
-    const shouldPause = this.shuttingDown || this.outstanding >= this.maxOutstanding;
+    const shouldPause = this.shuttingDown || this.outstanding >= this.maxOutstanding || this.socket.writableNeedDrain;
     if (shouldPause && !this.readPaused) {
       this.readPaused = true;
       this.socket.pause();
@@ -361,6 +363,11 @@ export class Connection {
     for (const { controller } of this.inFlight.values()) {
       if (!controller.signal.aborted) controller.abort(reason);
     }
+  }
+
+  private drained(): void {
+    this.wakeDrainWaiters();
+    if (!this.closing) this.pullRequests();
   }
 
   private wakeDrainWaiters(): void {

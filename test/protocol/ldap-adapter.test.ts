@@ -205,6 +205,26 @@ describe('ldap adapter (in-memory directory)', function () {
       client.close();
     });
 
+    it('stops reading a client that pipelines requests and never reads the answers', async () => {
+      // WhoAmI answers carry the bound DN: a 10 KB DN makes 3000 answers 30 MB.
+      const longDn = `uid=${'x'.repeat(10000)},o=test`;
+      server.directory.put({ dn: longDn, attributes: { uid: ['x'.repeat(10000)], userPassword: ['pw'] } });
+      const client = await RawClient.connect(server.port);
+      client.send(request.bind(1, longDn, 'pw'));
+      assert.equal((await client.next())?.status, 0);
+      client.socket.pause();
+      const whoAmI = Buffer.concat(Array.from({ length: 3000 }, (_, i) => request.extended(i + 2, '1.3.6.1.4.1.4203.1.11.3')));
+      client.send(whoAmI);
+      await waitFor('some answers', () => server.events.operations.length > 10);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const answered = server.events.operations.filter((o) => o.op.startsWith('extended')).length;
+      assert.ok(answered < 3000, `${answered} of 3000 answered while the client read nothing`);
+      client.socket.resume();
+      const responses = await client.until('ExtensionResponse', 3001, 30000);
+      assert.equal(responses.length, 3000);
+      client.close();
+    });
+
     it('answers a directory error with its code and matchedDN, and an unexpected exception with other (80)', async () => {
       const client = new Client({ url: server.url });
       await assert.rejects(client.search('uid=nobody,ou=x,o=test', {}), (err: { code?: number; message: string }) => err.code === 32);
