@@ -52,7 +52,7 @@ const BULK_PROGRESS_EVERY = 10_000;
 /** Index rows per multi-row INSERT in bulkLoad. */
 const TERM_BATCH = 100;
 /** Page cache during bulkLoad, in KiB: the tables and indexes being built stay in memory. */
-const BULK_CACHE_KIB = 1 << 20;
+const BULK_CACHE_KIB = 1 << 18;
 /** SQLite allows at most 500 terms in one compound SELECT (SQLITE_MAX_COMPOUND_SELECT). */
 const MAX_COMPOUND = 400;
 const LIMIT_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
