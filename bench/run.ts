@@ -590,6 +590,7 @@ async function importTiming(work: string, meta: DatasetMeta, options: Options, f
   const result: Record<string, unknown> = { entries: meta.entries };
   try {
     result.slapaddQuickSeconds = round2(slapaddLoad(path.join(work, 'slapadd-timing'), meta.files.ldif, true));
+    log(`slapadd -q of ${meta.entries} entries: ${result.slapaddQuickSeconds} s`);
     result.slapdDbMiB = round2(dirSizeMiB(path.join(work, 'slapadd-timing', 'db')));
   } catch (error) {
     fail('slapadd', error);
@@ -600,9 +601,25 @@ async function importTiming(work: string, meta: DatasetMeta, options: Options, f
     try {
       const dir = path.join(work, `ispd-${meta.domains === options.domains ? 'main' : 'large'}`);
       result.ispdSeconds = round2(ispdImport(dir, meta.files.ldif));
+      log(`ispd import of ${meta.entries} entries: ${result.ispdSeconds} s`);
       result.ispdDbMiB = round2(dirSizeMiB(dir));
     } catch (error) {
-      fail('ispd import', error);
+      const message = (error as Error).message;
+      fail('ispd import', new Error(message.split('\n')[0] + (/heap out of memory/.test(message) ? ' — JavaScript heap out of memory' : '')));
+      if (/heap out of memory/.test(message)) {
+        // measure the rest anyway (scaling needs the store), with a heap as large as the machine allows, and say so
+        const heapMiB = Math.max(4096, Math.floor((os.totalmem() / 2 ** 20) * 0.7));
+        log(`retrying ispd import with --max-old-space-size=${heapMiB} (the default heap ran out)`);
+        try {
+          const dir = path.join(work, `ispd-${meta.domains === options.domains ? 'main' : 'large'}`);
+          result.ispdSeconds = round2(ispdImport(dir, meta.files.ldif, [`--max-old-space-size=${heapMiB}`]));
+          result.ispdNodeHeapMiB = heapMiB;
+          result.ispdDbMiB = round2(dirSizeMiB(dir));
+          log(`ispd import of ${meta.entries} entries with a ${heapMiB} MiB heap: ${result.ispdSeconds} s`);
+        } catch (retryError) {
+          fail('ispd import with a larger heap', new Error((retryError as Error).message.split('\n')[0]));
+        }
+      }
     }
   }
   if (typeof result.ispdSeconds === 'number' && typeof result.slapaddQuickSeconds === 'number') {
@@ -623,26 +640,61 @@ function dirSizeMiB(dir: string): number {
 }
 
 /**
- * Zone files for NSD. `ispd zone export ZONE --db FILE` is used when it works: for every zone when there are
- * few, otherwise for a sample (one process per zone costs ~0.3 s), the rest from generate.ts's writer.
+ * Zone files for NSD, made by ispd's `zone export`. One `ispd zone export ZONE` process per zone reads the whole
+ * store (about a second each at 75,000 entries), so all zones are exported in this process through the same
+ * functions the command runs (store -> buildZonesReport -> zoneToMasterFile), and the command itself is run for a
+ * few zones whose output must be byte-identical. If ispd's modules are not there, the generator's BIND writer
+ * is the fallback (and the report says so).
  */
 function exportZones(zonesDir: string, meta: DatasetMeta, ispdDir: string, useIspd: boolean, fail: (what: string, error: unknown) => void): Record<string, unknown> {
   writeZoneFiles(zonesDir, meta);
   const zones = fs.readFileSync(meta.files.zones, 'utf8').trim().split('\n');
   const dbFile = path.join(ispdDir, 'ispd.sqlite');
   if (!useIspd || !fs.existsSync(dbFile)) return { writer: 'bench/generate.ts', ispdExported: 0 };
-  const sample = zones.length <= 200 ? zones : zones.filter((_, i) => i % Math.ceil(zones.length / 100) === 0);
+  const dist = path.join(REPO_ROOT, 'dist', 'src');
   let exported = 0;
-  for (const zone of sample) {
-    const result = spawnSync(process.execPath, [ISPD_CLI, 'zone', 'export', zone, '--db', dbFile], { encoding: 'utf8' });
-    if (result.status !== 0 || !/\bSOA\b/.test(result.stdout)) {
-      fail('ispd zone export', new Error(`${zone}: ${(result.stderr || result.stdout).split('\n')[0]} (NSD uses bench/generate.ts zone files)`));
-      break;
+  try {
+    /* eslint-disable @typescript-eslint/no-var-requires */
+    const { parseCommandLine } = require(path.join(dist, 'config', 'load.js'));
+    const { openStore } = require(path.join(dist, 'server.js'));
+    const { buildZonesReport, isZoneEntry } = require(path.join(dist, 'dns', 'build.js'));
+    const { zoneToMasterFile } = require(path.join(dist, 'dns', 'masterfile.js'));
+    const { initialSerial } = require(path.join(dist, 'dns', 'serial.js'));
+    /* eslint-enable @typescript-eslint/no-var-requires */
+    const config = parseCommandLine(['--db', dbFile], process.env, { positionals: true }).config;
+    const { backend } = openStore(config);
+    const entries: unknown[] = [];
+    try {
+      for (const e of backend.all()) {
+        const entry = { dn: e.dn, attributes: e.attrs };
+        if (isZoneEntry(entry)) entries.push(entry);
+      }
+    } finally {
+      backend.close();
     }
-    fs.writeFileSync(path.join(zonesDir, `${zone}.zone`), result.stdout);
-    exported++;
+    const report = buildZonesReport(entries, { defaultSerial: initialSerial(config.dns.serialFormat) });
+    const texts = new Map<string, string>();
+    for (const zone of report.zones as Array<{ origin: string }>) texts.set(zone.origin.replace(/\.$/, ''), zoneToMasterFile(zone));
+    for (const zone of zones) {
+      const text = texts.get(zone);
+      if (!text) throw new Error(`ispd has no zone ${zone}`);
+      fs.writeFileSync(path.join(zonesDir, `${zone}.zone`), text);
+      exported++;
+    }
+  } catch (error) {
+    fail('ispd zone export (in-process)', error);
+    writeZoneFiles(zonesDir, meta);
+    return { writer: 'bench/generate.ts', ispdExported: 0 };
   }
-  return { writer: exported === zones.length ? 'ispd zone export' : 'bench/generate.ts', ispdExported: exported, zones: zones.length };
+  // the command line must print the very same files
+  for (const zone of [zones[0], zones[Math.floor(zones.length / 2)], zones[zones.length - 1]]) {
+    const result = spawnSync(process.execPath, [ISPD_CLI, 'zone', 'export', zone, '--db', dbFile], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+    const file = fs.readFileSync(path.join(zonesDir, `${zone}.zone`), 'utf8');
+    if (result.status !== 0 || result.stdout !== file) {
+      fail('ispd zone export', new Error(`${zone}: the command's output differs from the in-process export (status ${result.status}: ${(result.stderr || '').split('\n')[0]})`));
+    }
+  }
+  return { writer: 'ispd zone export', ispdExported: exported, zones: zones.length };
 }
 
 async function profileIspd(work: string, ispd: IspdServer, ctx: Context, running: RunningServer[], fail: (what: string, error: unknown) => void): Promise<unknown> {
@@ -670,6 +722,11 @@ async function profileIspd(work: string, ispd: IspdServer, ctx: Context, running
   return { directory: profileDir, top: summaries };
 }
 
+/**
+ * Throughput at the large dataset (500,000 users by default) against the main one (50,000), measured in the same
+ * phase: the small and large stores of each server are started side by side and their postfix-8x8 runs
+ * alternated, so that machine noise hits both sizes alike.
+ */
 async function scaling(
   work: string,
   options: Options,
@@ -684,58 +741,67 @@ async function scaling(
   report.dataset.large = { entries: large.entries, users: large.users, zones: large.domains };
   log('import timing on the large dataset');
   report.import.large = await importTiming(work, large, options, fail);
-  const result: Record<string, unknown> = {};
   const largeCtx: Context = { ...ctx, meta: large };
   const scenario = LDAP_SCENARIOS[1];
-  const servers: Array<[string, () => Promise<RunningServer>]> = [
-    [
-      'slapd',
-      async () => {
+  const candidates: Array<{ name: string; server: string; users: number; context: Context; start: () => Promise<RunningServer> }> = [
+    { name: 'slapd-small', server: 'slapd', users: ctx.meta.users, context: ctx, start: () => startSlapd(path.join(work, 'slapd')) },
+    {
+      name: 'slapd-large',
+      server: 'slapd',
+      users: large.users,
+      context: largeCtx,
+      start: async () => {
         slapaddLoad(path.join(work, 'slapd-large'), large.files.ldif);
         return startSlapd(path.join(work, 'slapd-large'));
       },
-    ],
+    },
   ];
   if (options.ispd && typeof (report.import.large as Record<string, unknown>).ispdSeconds === 'number') {
-    servers.push(['ispd', () => startIspd(path.join(work, 'ispd-large'))]);
+    candidates.push({ name: 'ispd-small', server: 'ispd', users: ctx.meta.users, context: ctx, start: () => startIspd(path.join(work, 'ispd-main')) });
+    candidates.push({ name: 'ispd-large', server: 'ispd', users: large.users, context: largeCtx, start: () => startIspd(path.join(work, 'ispd-large')) });
   }
-  const started: Record<string, RunningServer> = {};
-  for (const [name, start] of servers) {
+  const started: Array<{ name: string; server: string; users: number; context: Context; handle: RunningServer }> = [];
+  for (const candidate of candidates) {
     try {
-      started[name] = await start();
-      running.push(started[name]);
+      log(`starting ${candidate.name}`);
+      const handle = await candidate.start();
+      running.push(handle);
+      started.push({ ...candidate, handle });
     } catch (error) {
-      fail(`start ${name} on the large dataset`, error);
+      fail(`start ${candidate.name}`, error);
     }
   }
-  const runs: Record<string, Measure[]> = {};
+  report.memoryMiB.scalingPhase = Object.fromEntries(started.map((s) => [s.name, residentMiB(s.handle.pids())]));
+  const runs = new Map<string, Measure[]>();
   for (let round = 0; round < options.rounds; round++) {
-    const names = Object.keys(started);
-    if (round % 2 === 1) names.reverse();
-    for (const name of names) {
+    const order = round % 2 === 0 ? started : [...started].reverse();
+    for (const entry of order) {
       try {
-        const measure = scenario.run(started[name], largeCtx);
-        (runs[name] ??= []).push(measure);
-        log(`large round ${round + 1} ${scenario.id} ${name}: ${measure.value.toFixed(0)} ops/s p99 ${measure.p99Us} us${measure.failures ? ` FAILURES ${measure.failures}` : ''}`);
+        const measure = scenario.run(entry.handle, entry.context);
+        runs.set(entry.name, [...(runs.get(entry.name) ?? []), measure]);
+        log(`scaling round ${round + 1} ${scenario.id} ${entry.name} (${entry.users} users): ${measure.value.toFixed(0)} ops/s p99 ${measure.p99Us} us${measure.failures ? ` FAILURES ${measure.failures}` : ''}`);
       } catch (error) {
-        fail(`large ${scenario.id} ${name}`, error);
+        fail(`scaling ${scenario.id} ${entry.name}`, error);
       }
     }
   }
-  report.memoryMiB.large = memorySnapshot(started);
-  for (const [name, measures] of Object.entries(runs)) {
-    const small = report.scenarios.find((s) => s.id === scenario.id);
-    const smallValue = name === 'ispd' ? small?.ispd.value : small?.ref.value;
-    const largeValue = median(measures.map((m) => m.value));
-    result[name] = {
+  const result: Record<string, unknown> = {};
+  for (const server of ['ispd', 'slapd']) {
+    const small = runs.get(`${server}-small`);
+    const big = runs.get(`${server}-large`);
+    if (!small || !big) continue;
+    const smallValue = median(small.map((m) => m.value));
+    const largeValue = median(big.map((m) => m.value));
+    result[server] = {
       usersSmall: ctx.meta.users,
       usersLarge: large.users,
       opsPerSecSmall: smallValue,
       opsPerSecLarge: largeValue,
-      p99UsLarge: median(measures.map((m) => m.p99Us ?? NaN)),
-      failures: measures.reduce((sum, m) => sum + m.failures, 0),
-      dropPercent: smallValue ? round2((1 - largeValue / smallValue) * 100) : NaN,
-      raw: measures,
+      p99UsSmall: median(small.map((m) => m.p99Us ?? NaN)),
+      p99UsLarge: median(big.map((m) => m.p99Us ?? NaN)),
+      failures: [...small, ...big].reduce((sum, m) => sum + m.failures, 0),
+      dropPercent: round2((1 - largeValue / smallValue) * 100),
+      raw: { small: small.map((m) => m.value), large: big.map((m) => m.value) },
     };
   }
   return result;
@@ -813,7 +879,10 @@ export function renderTable(report: Report): string {
   lines.push('');
   for (const [name, value] of Object.entries(report.import)) {
     const v = value as Record<string, number>;
-    lines.push(`import (${name}, ${v.entries} entries): ispd ${fmt(v.ispdSeconds, 1)} s, slapadd -q ${fmt(v.slapaddQuickSeconds, 1)} s, ratio ${fmt(v.ratio, 2)}; on disk ispd ${fmt(v.ispdDbMiB)} MiB, mdb ${fmt(v.slapdDbMiB)} MiB`);
+    lines.push(
+      `import (${name}, ${v.entries} entries): ispd ${fmt(v.ispdSeconds, 1)} s${v.ispdNodeHeapMiB ? ` (only with node --max-old-space-size=${v.ispdNodeHeapMiB})` : ''}, ` +
+        `slapadd -q ${fmt(v.slapaddQuickSeconds, 1)} s, ratio ${fmt(v.ratio, 2)}; on disk ispd ${fmt(v.ispdDbMiB)} MiB, mdb ${fmt(v.slapdDbMiB)} MiB`,
+    );
   }
   for (const [name, value] of Object.entries(report.writeToDns)) {
     const v = value as Record<string, number | string>;
@@ -824,7 +893,10 @@ export function renderTable(report: Report): string {
   }
   for (const [name, value] of Object.entries(report.scaling)) {
     const v = value as Record<string, number>;
-    lines.push(`scaling ${name} postfix-8x8: ${fmt(v.opsPerSecSmall)} ops/s at ${v.usersSmall} users -> ${fmt(v.opsPerSecLarge)} ops/s at ${v.usersLarge} users (drop ${fmt(v.dropPercent, 1)}%), p99 ${fmt(v.p99UsLarge)} us, failures ${v.failures}`);
+    lines.push(
+      `scaling ${name} postfix-8x8: ${fmt(v.opsPerSecSmall)} ops/s at ${v.usersSmall} users -> ${fmt(v.opsPerSecLarge)} ops/s at ${v.usersLarge} users ` +
+        `(drop ${fmt(v.dropPercent, 1)}%), p99 ${fmt(v.p99UsSmall)} -> ${fmt(v.p99UsLarge)} us, failures ${v.failures}`,
+    );
   }
   for (const check of report.correctness.dns) lines.push(`DNS answers checked against the model: ${check.server} ${check.checked - check.wrong}/${check.checked} right${check.examples[0] ? ` (e.g. ${check.examples[0].slice(0, 200)})` : ''}`);
   lines.push('');

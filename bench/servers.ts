@@ -114,10 +114,10 @@ export async function startSlapd(dir: string): Promise<LdapServer> {
 // ispd
 
 /** `ispd import --db <dir>/ispd.sqlite <ldif>`; returns the seconds it took. */
-export function ispdImport(dir: string, ldif: string): number {
+export function ispdImport(dir: string, ldif: string, nodeFlags: string[] = []): number {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  return timedCommand(process.execPath, [ISPD_CLI, 'import', '--db', path.join(dir, 'ispd.sqlite'), ldif], { cwd: dir });
+  return timedCommand(process.execPath, [...nodeFlags, ISPD_CLI, 'import', '--db', path.join(dir, 'ispd.sqlite'), ldif], { cwd: dir });
 }
 
 export interface IspdServer extends LdapServer, DnsServer {
