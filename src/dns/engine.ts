@@ -71,6 +71,11 @@ export class DnsEngine {
     return this.zoneSet.get(origin);
   }
 
+  /** The hosted zone a name falls in (longest suffix). */
+  findZone(name: string): Zone | undefined {
+    return this.zoneSet.find(name);
+  }
+
   history(origin: string): ZoneDiff[] {
     return this.state.get(origin)?.history ?? [];
   }

@@ -411,10 +411,16 @@ class EntrySource {
     for (const w of report.warnings.slice(0, 50)) this.logger.warn({ warning: w }, 'DNS data problem');
     const built = new Set(report.zones.map((z) => z.origin));
     const removed = [...origins].filter((o) => !built.has(o) && this.engine.zone(o) && this.engine.zone(o)!.source.layout !== 'reverse');
-    this.engine.update(report.zones, removed);
-    for (const z of report.zones) {
-      for (const dn of this.byZone.get(z.origin) ?? []) for (const o of this.reverseOrigins(this.flagsOf.get(dn) ?? [])) reverseOrigins.add(o);
+    // A generated reverse zone takes its SOA names and NS from a contributing forward zone: regenerate the
+    // ones fed by a zone whose SOA names or NS changed (or that went away).
+    for (const o of origins) {
+      const old = this.engine.zone(o);
+      const now = report.zones.find((z) => z.origin === o);
+      if (!old || (now && sameDelegationData(old, now))) continue;
+      for (const dn of this.byZone.get(o) ?? []) for (const r of this.reverseOrigins(this.flagsOf.get(dn) ?? [])) reverseOrigins.add(r);
+      for (const [r, holders] of this.flagHolders) if (!now && holders.size) reverseOrigins.add(r);
     }
+    this.engine.update(report.zones, removed);
     if (reverseOrigins.size === 0) return true;
     const flags: PtrFlag[] = [];
     for (const o of reverseOrigins) {
@@ -432,14 +438,20 @@ class EntrySource {
   }
 }
 
+/** Whether two versions of a zone agree on what generated reverse zones copy: SOA names and apex NS. */
+function sameDelegationData(a: Zone, b: Zone): boolean {
+  if (a.soa.mname !== b.soa.mname || a.soa.rname !== b.soa.rname) return false;
+  const ns = (z: Zone) => (z.nodes.get(z.origin)?.get(2)?.rdatas ?? []).map((r) => (r.type === 2 ? r.host : '')).sort().join(' ');
+  return ns(a) === ns(b);
+}
+
 /** Addresses of the zone's NS hosts that our own zones give, except the primary's (it is us). */
 function nsTargets(engine: DnsEngine, zone: Zone): NotifyTarget[] {
   const out: NotifyTarget[] = [];
   const ns = zone.nodes.get(zone.origin)?.get(2);
   for (const r of ns?.rdatas ?? []) {
     if (r.type !== 2 || r.host === zone.soa.mname) continue;
-    const hostZone = engine.zones().find((z) => r.host === z.origin || r.host.endsWith('.' + z.origin));
-    const node = hostZone?.nodes.get(r.host);
+    const node = engine.findZone(r.host)?.nodes.get(r.host);
     for (const set of [node?.get(1), node?.get(28)]) for (const a of set?.rdatas ?? []) if (a.type === 1 || a.type === 28) out.push({ host: a.address, port: 53 });
   }
   return out;
