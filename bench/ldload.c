@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -335,6 +336,11 @@ int main(int argc, char **argv) {
          bind_conns, duration);
   uint64_t lost = stats[0].errors + stats[1].errors;
   printf("\"lostConnections\":%llu,", (unsigned long long)lost);
+  /* the client's own CPU use over the whole run: near 100 % would mean the client, not the server, is the limit */
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  double cpu = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+  printf("\"clientCpuPercent\":%.1f,", 100.0 * cpu / (now() - start));
   print_stats(KIND_NAMES[0], &stats[0], duration, 1);
   print_stats(KIND_NAMES[1], &stats[1], duration, 0);
   printf("}\n");

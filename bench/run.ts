@@ -123,6 +123,7 @@ interface KindStats {
 }
 interface LdloadResult {
   lostConnections: number;
+  clientCpuPercent: number;
   search: KindStats;
   bind: KindStats;
 }
@@ -188,6 +189,7 @@ function ldapScenario(id: string, title: string, args: string[], pick: (r: Ldloa
       if (result.status !== 0) throw new Error(`ldload ${args.join(' ')} against ${server.name} failed: ${result.stderr || result.error}`);
       const parsed = JSON.parse(result.stdout) as LdloadResult;
       const measure = pick(parsed);
+      measure.detail.clientCpuPercent = parsed.clientCpuPercent;
       if (parsed.lostConnections > 0) measure.failures += parsed.lostConnections;
       return measure;
     },
@@ -487,7 +489,8 @@ async function main(): Promise<void> {
             const measure = scenario.run(server, ctx);
             target.runs.push(measure);
             log(`round ${round + 1} ${scenario.id} ${server.name}: ${measure.value.toFixed(0)} ${scenario.unit}` +
-              (measure.p99Us !== undefined ? ` p50 ${measure.p50Us} us p99 ${measure.p99Us} us` : '') + (measure.failures ? ` FAILURES ${measure.failures}` : ''));
+              (measure.p99Us !== undefined ? ` p50 ${measure.p50Us} us p99 ${measure.p99Us} us` : '') +
+              (measure.detail.clientCpuPercent !== undefined ? ` (ldload cpu ${measure.detail.clientCpuPercent}%)` : '') + (measure.failures ? ` FAILURES ${measure.failures}` : ''));
           } catch (error) {
             target.error = (error as Error).message.slice(0, 500);
             fail(`${scenario.id} ${server.name}`, error);
