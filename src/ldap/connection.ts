@@ -138,9 +138,7 @@ export class Connection {
   /** Takes complete PDUs off the framer while fewer than maxOutstanding requests are pending. */
   private pullRequests(): void {
     try {
-      // Also stop while our own responses back up unread: a client that pipelines requests and never
-      // reads must not make us buffer its answers without bound.
-      while (!this.closing && !this.shuttingDown && this.outstanding < this.maxOutstanding && !this.socket.writableNeedDrain) {
+      while (!this.closing && !this.shuttingDown && this.outstanding < this.maxOutstanding) {
         const pdu = this.framer.next();
         if (pdu === undefined) break;
         let request: LdapRequest;
@@ -170,7 +168,7 @@ export class Connection {
   /** Pauses the socket while the pending request budget is spent (backpressure instead of memory). */
   private updateReading(): void {
     if (this.closed) return;
-    const shouldPause = this.shuttingDown || this.outstanding >= this.maxOutstanding || this.socket.writableNeedDrain;
+    const shouldPause = this.shuttingDown || this.outstanding >= this.maxOutstanding;
     if (shouldPause && !this.readPaused) {
       this.readPaused = true;
       this.socket.pause();
@@ -206,8 +204,13 @@ export class Connection {
     if (index >= 0) this.waiting.splice(index, 1);
   }
 
+  /**
+   * Starts waiting requests in order. Nothing new starts while our answers back up unread (a client that
+   * pipelines and never reads must not make us buffer without bound); requests keep being read up to
+   * maxOutstanding meanwhile, so an abandon or unbind still gets through.
+   */
   private startWaiting(): void {
-    while (!this.barrier && !this.closing && this.waiting.length > 0) {
+    while (!this.barrier && !this.closing && this.waiting.length > 0 && !this.socket.writableNeedDrain) {
       const request = this.waiting.shift() as LdapRequest;
       const exclusive = request.op === 'bind' || (request.op === 'extended' && request.oid === START_TLS_OID);
       if (exclusive && this.inFlight.size > 0 && request.op === 'bind') {
@@ -367,7 +370,9 @@ export class Connection {
 
   private drained(): void {
     this.wakeDrainWaiters();
-    if (!this.closing) this.pullRequests();
+    if (this.closing) return;
+    this.startWaiting();
+    this.pullRequests();
   }
 
   private wakeDrainWaiters(): void {
