@@ -877,6 +877,7 @@ export class SqliteBackend implements Backend {
     // rollback journal, FULL costs a sync only when the cache spills and at the commit.
     if (!journal) db.pragma('synchronous = OFF');
     db.pragma(`cache_size = -${BULK_CACHE_KIB}`); // keep the B-trees being filled in memory
+    db.pragma('threads = 2'); // the index sorts may use a helper thread
     try {
       const load = db.transaction(() => {
         // Into a fresh store, index rows are staged and then inserted in key order: appending to the B-tree is
@@ -951,6 +952,7 @@ export class SqliteBackend implements Backend {
     } finally {
       db.pragma('synchronous = FULL');
       db.pragma(`cache_size = ${cacheSize}`);
+      db.pragma('threads = 0');
       if (journal) this.trySetJournalMode('wal');
     }
     // Fold a WAL-mode load back into the database file.
