@@ -376,11 +376,11 @@ describe('ldap adapter (in-memory directory)', function () {
     it('closes idle connections, but not one with a search in flight', async () => {
       server = await startMemoryServer({ limits: { maxPduBytes: 1024 * 1024, idleTimeoutSeconds: 1, maxConnections: 10, maxConnectionsPerAddress: 10 } });
       fill(server.directory, 20000);
+      const started = Date.now();
       const idle = await RawClient.connect(server.port);
       const busy = await RawClient.connect(server.port);
       busy.socket.pause();
       busy.send(request.search(2, 'o=test'));
-      const started = Date.now();
       await idle.closed;
       assert.ok(Date.now() - started >= 900, 'not closed before the idle timeout');
       await new Promise((resolve) => setTimeout(resolve, 1500));
