@@ -24,7 +24,7 @@ export interface DnsLogger {
 
 export interface DnsServerOptions {
   /** The store to serve from: loaded at start, then followed through changesSince(). */
-  backend?: Pick<Backend, 'all' | 'getByDnNorm' | 'changesSince' | 'lastChangeSeq'>;
+  backend?: Pick<Backend, 'all' | 'getByDnNorm' | 'changesSince' | 'lastChangeSeq' | 'search'>;
   /** Alternatively a fixed set of entries (CLI tools, tests without a store). */
   entries?: Entry[];
   /** Called with a callback to run after each committed write; returns an unsubscribe function. */
@@ -230,7 +230,7 @@ function serveTcp(socket: net.Socket, engine: DnsEngine, logger: DnsLogger, idle
         socket.write(frame);
       }
       // Backpressure: a client that does not read its answers stops being read.
-      if (socket.writableLength > 1 << 20) {
+      if (socket.writableLength > 1 << 20 && !socket.isPaused()) {
         socket.pause();
         socket.once('drain', () => socket.resume());
       }
@@ -263,6 +263,7 @@ class EntrySource {
   private readonly flagHolders = new Map<string, Set<string>>();
   private seq = 0;
   private syncing = false;
+  private broken = false;
 
   constructor(
     private readonly opts: DnsServerOptions,
@@ -354,34 +355,56 @@ class EntrySource {
     this.syncing = true;
     try {
       const started = Date.now();
+      if (this.broken) {
+        // A sync failed half-way: the in-memory view may be off; start again from the store.
+        this.broken = false;
+        this.loadAll();
+        return;
+      }
       const changes = backend.changesSince(this.seq, 10000);
       if (changes.length === 0) {
         this.opts.observer?.onLag?.(0);
         return;
       }
-      this.seq = changes[changes.length - 1].seq;
       const dirty = new Set<string>();
       const dirtyReverse = new Set<string>();
-      let full = false;
-      for (const c of changes) {
-        if (c.kind === 'rename') {
-          full = true; // descendants moved too, and the log names only the renamed entry
-          break;
-        }
-        const gone = this.remove(c.dnNorm);
+      let full = changes.length >= 10000;
+      const forget = (dnNorm: string) => {
+        const gone = this.remove(dnNorm);
         for (const k of gone.keys) dirty.add(k);
         for (const o of gone.reverse) dirtyReverse.add(o);
+      };
+      const learn = (stored: StoredEntry) => {
+        if (!this.put(stored.dnNorm, toEntry(stored))) return;
+        for (const k of this.keysOf.get(stored.dnNorm) ?? []) dirty.add(k);
+        for (const o of this.reverseOrigins(this.flagsOf.get(stored.dnNorm) ?? [])) dirtyReverse.add(o);
+      };
+      for (const c of changes) {
+        if (c.kind === 'rename' && c.oldDnNorm !== undefined) {
+          // The log names only the renamed entry; its descendants moved with it. Forget what we had under the
+          // old name and read the new subtree, if any of it is zone data.
+          const old = c.oldDnNorm;
+          const under = [...this.entries.keys()].filter((k) => k === old || k.endsWith(',' + old));
+          for (const k of under) forget(k);
+          const base = backend.getByDnNorm(c.dnNorm);
+          if (!base) continue;
+          if (under.length === 0) {
+            learn(base);
+            continue;
+          }
+          for (const e of backend.search({ base, scope: 'sub', candidates: { kind: 'all' } })) learn(e);
+          continue;
+        }
+        forget(c.dnNorm);
         if (c.kind === 'delete') continue;
         const stored = backend.getByDnNorm(c.dnNorm);
-        if (!stored) continue;
-        if (this.put(c.dnNorm, toEntry(stored))) {
-          for (const k of this.keysOf.get(c.dnNorm) ?? []) dirty.add(k);
-          for (const o of this.reverseOrigins(this.flagsOf.get(c.dnNorm) ?? [])) dirtyReverse.add(o);
-        }
+        if (stored) learn(stored);
       }
-      if (changes.length >= 10000) full = true;
-      if (full && changes.some((c) => c.kind === 'rename')) this.loadAll();
-      else if (full || dirty.has('*dnsdomain2') || !this.rebuildZones(dirty, dirtyReverse)) this.rebuildAll();
+      this.seq = changes[changes.length - 1].seq;
+      if (full || dirty.has('*dnsdomain2') || !this.rebuildZones(dirty, dirtyReverse)) {
+        full = true;
+        this.rebuildAll();
+      }
       this.opts.observer?.onReload?.({ zones: dirty.size, ms: Date.now() - started, full });
       this.opts.observer?.onLag?.(Math.max(0, backend.lastChangeSeq() - this.seq));
       if (changes.length >= 10000) {
@@ -389,7 +412,8 @@ class EntrySource {
         this.sync();
       }
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'DNS change-log sync failed');
+      this.broken = true;
+      this.logger.warn({ err: (err as Error).message }, 'DNS change-log sync failed; reloading all zones at the next sync');
     } finally {
       this.syncing = false;
     }
