@@ -59,7 +59,8 @@ export class DirectoryError extends Error {
   }
 }
 
+const NAMES_BY_CODE = new Map<number, string>(Object.entries(ResultCode).map(([name, code]) => [code, name]));
+
 export function resultCodeName(code: number): string {
-  for (const [name, value] of Object.entries(ResultCode)) if (value === code) return name;
-  return `code${code}`;
+  return NAMES_BY_CODE.get(code) ?? `code${code}`;
 }
