@@ -79,7 +79,8 @@ export class LdifParser {
   /** Feeds one physical line; returns the record it completes, if any. */
   line(raw: string): LdifRecord | null {
     this.lineNo++;
-    const text = raw.length > 0 && raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
+    let text = raw.length > 0 && raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
+    if (this.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark from some editors
     if (text.length > 0 && text.charCodeAt(0) === 32) {
       // A folded line: continues the previous line, without its leading space.
       if (this.pending === null) throw new LdifError(this.lineNo, 'continuation line (leading space) without a line to continue');

@@ -69,8 +69,8 @@ describe('LDIF', () => {
       ]);
     });
 
-    it('accepts version directly followed by the first dn, and no trailing blank line', () => {
-      const records = parseAll('version: 1\ndn: o=x\no: x');
+    it('accepts a byte order mark, version directly followed by the first dn, and no trailing blank line', () => {
+      const records = parseAll('\ufeffversion: 1\ndn: o=x\no: x');
       assert.deepEqual(records.map((r) => [r.dn, r.attributes, r.line]), [['o=x', [['o', 'x']], 2]]);
       assert.equal(lineOfError('version: 2\n\ndn: o=x\no: x\n'), 1);
     });
