@@ -69,9 +69,21 @@ export function selects(schema: Schema, sel: Selection, at: AttributeType): bool
   return false;
 }
 
-/** Lower-cased attribute key of a stored name ("cn;lang-en" → its type's key). */
+const storedNameCaches = new WeakMap<Schema, Map<string, AttributeType | null>>();
+
+/**
+ * The attribute type of a stored name ("cn;lang-en" → cn). Cached per schema: stored names are the schema's
+ * own spellings, so the map stays as small as the set of attribute descriptions in use.
+ */
 export function keyOfStoredName(schema: Schema, name: string): AttributeType | undefined {
-  return schema.attributeType(splitDescription(name).type);
+  let cache = storedNameCaches.get(schema);
+  if (!cache) storedNameCaches.set(schema, (cache = new Map()));
+  let at = cache.get(name);
+  if (at === undefined) {
+    at = schema.attributeType(splitDescription(name).type) ?? null;
+    if (cache.size < 100_000) cache.set(name, at);
+  }
+  return at ?? undefined;
 }
 
 export function cloneAttrs(attrs: AttributeMap): AttributeMap {
