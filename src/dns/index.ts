@@ -15,6 +15,7 @@ export type { DnsServer, DnsServerOptions } from './server';
 /** What the DNS server uses of the directory (DirectoryService fits): change events and the write hook. */
 export interface DnsDirectory {
   readonly backend: Pick<Backend, 'search' | 'getByDnNorm'>;
+  readonly schema?: { attributeType(name: string): unknown };
   on(event: 'committed', cb: () => void): unknown;
   removeListener(event: 'committed', cb: () => void): unknown;
   addWriteHook(hook: (tx: WriteTransaction, change: { kind: string; before?: StoredEntry; after?: StoredEntry }) => void): void;

@@ -48,6 +48,11 @@ export interface SerialHookDeps {
   update(entry: StoredEntry, attrs: AttributeMap): void;
   format?: SerialFormat;
   now?: Date;
+  /**
+   * Whether the schema defines an attribute (dnsdata zones need `ispdZoneSerial`). When it does not, the
+   * serial of such zones is not stored and the DNS server raises it in memory when their data changes.
+   */
+  schemaHas?(attribute: string): boolean;
 }
 
 export interface SerialBump {
@@ -115,6 +120,7 @@ function raiseSerial(entry: StoredEntry, info: EntryZoneInfo, deps: SerialHookDe
   for (const [k, v] of Object.entries(entry.attrs)) attrs[k] = [...v];
   const zone = info.names[0];
   if (info.layout === 'dnsdata') {
+    if (deps.schemaHas && !deps.schemaHas(DNSDATA_SERIAL_ATTRIBUTE)) return undefined;
     const key = Object.keys(attrs).find((k) => k.toLowerCase() === DNSDATA_SERIAL_ATTRIBUTE.toLowerCase()) ?? DNSDATA_SERIAL_ATTRIBUTE;
     const to = info.serial === undefined && floor === 0 ? initialSerial(format, now) : nextSerial(Math.max(info.serial ?? 0, floor), format, now);
     attrs[key] = [String(to)];
@@ -208,6 +214,7 @@ function searchUp(
 /** What installSerialHook needs of the directory (DirectoryService fits). */
 export interface HookableDirectory {
   readonly backend: Pick<Backend, 'search' | 'getByDnNorm'>;
+  readonly schema?: { attributeType(name: string): unknown };
   addWriteHook(hook: (tx: WriteTransaction, change: { kind: string; before?: StoredEntry; after?: StoredEntry }) => void): void;
   indexTerms(attrs: AttributeMap): import('../../backends/types').IndexTerm[];
 }
@@ -227,6 +234,7 @@ export function installSerialHook(directory: HookableDirectory, options: { forma
       tx,
       update: (entry, attrs) => tx.update({ id: entry.id, attrs, index: directory.indexTerms(attrs) }),
       format: options.format,
+      schemaHas: directory.schema ? (name) => directory.schema!.attributeType(name) !== undefined : undefined,
     });
     for (const b of bumps) options.onBump?.(b);
   });
