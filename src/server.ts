@@ -3,18 +3,19 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import { openSqliteBackend } from '../backends/sqlite';
 import type { Backend } from '../backends/types';
 import { AccessControl, defaultRules } from './acl';
 import { loadAclFile } from './acl/file';
 import { BindThrottle } from './auth';
-import type { Config } from './config/load';
+import { FLAT_OPTIONS, type Config } from './config/load';
 import { createDirectory, type DirectoryService } from './directory/operations';
 import { loadSchema, POWERDNS_SCHEMA_FILES } from './directory/schema';
 import type { Schema } from './directory/schema/types';
 import { startLdapServer } from './ldap';
-import { createLogger, setLogLevel, type Logger } from './log';
-import { createMetrics, ldapResultLabel, startMetricsServer, type Metrics } from './metrics';
+import { createAccessLog, createLogger, setLogLevel, type Logger } from './log';
+import { createMetrics, ldapResultLabel, startMetricsServer, timeBackendQueries, type Metrics } from './metrics';
 
 export const VERSION: string = (() => {
   try {
@@ -26,21 +27,29 @@ export const VERSION: string = (() => {
 
 export interface Store {
   backend: Backend;
+  /** The backend the directory queries through (timed when metrics are on). */
+  queries: Backend;
   schema: Schema;
   directory: DirectoryService;
 }
 
-/** Opens the store and builds the directory over it (no listeners): used by serve, import and export. */
-export function openStore(config: Config, logger?: Logger): Store {
+/**
+ * Opens the store and builds the directory over it (no listeners): used by serve, import, export and
+ * reindex. With `metrics`, the directory's storage calls are timed into ispd_backend_query_duration_seconds
+ * (store.backend stays the plain backend: bulk work is not a query).
+ */
+export function openStore(config: Config, logger?: Logger, options: { metrics?: Metrics } = {}): Store {
   if (config.backend !== 'sqlite') throw new Error(`backend ${config.backend} is not available in this build`);
   fs.mkdirSync(path.dirname(path.resolve(config.db)), { recursive: true });
   // PowerDNS's LDAP schema too, so a PowerDNS-LDAP directory (dNSDomain2/associatedDomain) loads and is served unchanged.
   const schema = loadSchema({ extraFiles: POWERDNS_SCHEMA_FILES });
-  const backend = openSqliteBackend(config.db);
-  const baseNorm = () => directory.baseNorm;
-  void baseNorm;
+  // The backend learns which attributes are indexed, so one added to `indexes` later is not trusted for
+  // candidates (it would miss older entries) until `ispd reindex` has filled it in.
+  const indexedAttributes = config.indexes.map((name) => schema.attributeType(name)?.key ?? name.toLowerCase());
+  const backend = openSqliteBackend(config.db, { indexedAttributes });
+  const queries = options.metrics ? timeBackendQueries(backend, options.metrics.backendQueryDuration) : backend;
   const directory = createDirectory({
-    backend,
+    backend: queries,
     schema,
     baseDN: config.baseDN,
     indexedAttributes: [...config.indexes],
@@ -58,7 +67,27 @@ export function openStore(config: Config, logger?: Logger): Store {
     logger,
   });
   directory.acl.replaceRules(aclRules(config, directory));
-  return { backend, schema, directory };
+  return { backend, queries, schema, directory };
+}
+
+/** The files SQLite keeps for the store: the database, its write-ahead log and shared-memory index. */
+export function storeFiles(config: Config): string[] {
+  const db = path.resolve(config.db);
+  return [db, `${db}-wal`, `${db}-shm`];
+}
+
+/** Configuration keys SIGHUP applies; a change to any other key is reported as needing a restart. */
+export const RELOADABLE_KEYS: readonly string[] = ['log.level', 'log.access', 'log.accessSample', 'acl.file', 'tls.cert', 'tls.key', 'tls.ca'];
+
+function valueAt(config: Config, key: string): unknown {
+  return key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], config);
+}
+
+/** Keys whose values differ between two configurations, other than the reloadable ones. */
+export function restartOnlyChanges(running: Config, next: Config): string[] {
+  return FLAT_OPTIONS.map(({ key }) => key).filter(
+    (key) => !RELOADABLE_KEYS.includes(key) && JSON.stringify(valueAt(running, key)) !== JSON.stringify(valueAt(next, key)),
+  );
 }
 
 function aclRules(config: Config, directory: DirectoryService) {
@@ -73,11 +102,16 @@ export interface RunningServer {
   metrics: Metrics;
   logger: Logger;
   ldapAddress(): { host: string; port: number } | null;
+  ldapsAddress(): { host: string; port: number } | null;
   dnsAddress(): { host: string; port: number } | null;
   metricsAddress(): { host: string; port: number } | null;
-  /** Re-reads ACLs, TLS certificates and the log level (SIGHUP). */
-  reload(next: Config): Promise<void>;
-  /** Stops accepting, finishes in-flight work, closes the store. */
+  /**
+   * Applies a re-read configuration (SIGHUP): ACLs, TLS certificates, log level and access log. Every
+   * part is prepared first; if one fails (a bad ACL file, a certificate that does not load) this throws
+   * and nothing changes. Open connections are kept. Returns the changed keys that need a restart.
+   */
+  reload(next: Config): Promise<{ restartNeeded: string[] }>;
+  /** Stops accepting, finishes in-flight work, flushes the log, closes the store. */
   close(): Promise<void>;
 }
 
@@ -90,29 +124,46 @@ function readTls(config: Config) {
   };
 }
 
+/** Loads the certificate and key the way the LDAP listener will, so a bad pair is refused before anything changes. */
+function checkTls(material: ReturnType<typeof readTls>): void {
+  if (material) tls.createSecureContext({ cert: material.cert, key: material.key, ...(material.ca ? { ca: material.ca } : {}) });
+}
+
+const DNS_RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS' };
+
 export async function startServer(config: Config, options: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
   const metrics = createMetrics();
-  const store = openStore(config, logger);
-  const { directory, backend } = store;
+  const store = openStore(config, logger, { metrics });
+  const { directory, backend, queries } = store;
+  let running = config;
   let ready = false;
+  // One line per LDAP operation and DNS query when log.access is on (sampled by log.accessSample). The
+  // adapters report kinds, codes and timings, never request contents, so no password can reach it.
+  const access = createAccessLog(logger, config.log);
 
+  const pending = (backend as { pendingIndexes?(): string[] }).pendingIndexes?.() ?? [];
+  if (pending.length > 0) {
+    logger.warn({ attributes: pending }, 'indexes configured after the data was loaded are not used until "ispd reindex" has filled them in (searches on them scan instead)');
+  }
+
+  // Throttled binds come from the directory (the adapter only sees the result code); every other failed
+  // bind is counted once, by the adapter, with its result code as reason.
   directory.on('bindFailure', (reason: string) => {
     if (reason === 'throttled') metrics.ldapBindThrottled.inc();
-    else metrics.ldapBindFailures.inc({ reason });
   });
   metrics.onScrape(() => {
     metrics.storeSizeBytes.set(backend.sizeBytes());
     metrics.storeEntries.set(backend.count());
   });
 
-  const tls = readTls(config);
+  let tlsMaterial = readTls(config);
   const ldap = config.ldap.listen
     ? await startLdapServer({
         directory,
         listen: config.ldap.listen,
-        ldaps: tls && config.ldaps.listen ? config.ldaps.listen : undefined,
-        tls,
+        ldaps: tlsMaterial && config.ldaps.listen ? config.ldaps.listen : undefined,
+        tls: tlsMaterial,
         limits: {
           maxPduBytes: config.ldap.maxPduBytes,
           idleTimeoutSeconds: config.ldap.idleTimeoutSeconds,
@@ -125,14 +176,22 @@ export async function startServer(config: Config, options: { logger?: Logger } =
         rootDse: { namingContexts: directory.namingContexts, vendorVersion: `ispd ${VERSION}` },
         logger: logger.child({ subsystem: 'ldap' }),
         observer: {
-          onConnectionOpen: () => {
+          onConnectionOpen: (info: { peer: string; secure: boolean }) => {
             metrics.ldapConnections.inc();
             metrics.ldapConnectionsOpen.inc();
+            if (access.enabled) access.record({ proto: 'ldap', event: 'connect', peer: info.peer, secure: info.secure });
           },
-          onConnectionClose: () => metrics.ldapConnectionsOpen.dec(),
-          onOperation: (operation: string, code: number, seconds: number) => {
-            metrics.ldapOperations.inc({ operation, result: ldapResultLabel(code) });
+          onConnectionClose: (info: { peer: string; secure: boolean; reason: string }) => {
+            metrics.ldapConnectionsOpen.dec();
+            if (access.enabled) access.record({ proto: 'ldap', event: 'disconnect', peer: info.peer, reason: info.reason });
+          },
+          onConnectionRefused: (reason: string) => metrics.ldapProtocolErrors.inc({ reason: reason === 'server shutting down' ? 'shuttingDown' : reason }),
+          // `detail` is whatever the adapter adds about the request (peer, DN …); the logger redacts secrets in it.
+          onOperation: (operation: string, code: number, seconds: number, detail?: Record<string, unknown>) => {
+            const result = ldapResultLabel(code);
+            metrics.ldapOperations.inc({ operation, result });
             metrics.ldapOperationDuration.observe({ operation }, seconds);
+            if (access.enabled) access.record({ proto: 'ldap', op: operation, result, ms: Math.round(seconds * 1e6) / 1e3, ...detail });
           },
           onProtocolError: (reason: string) => metrics.ldapProtocolErrors.inc({ reason }),
           onBindFailure: (reason: string) => metrics.ldapBindFailures.inc({ reason }),
@@ -141,10 +200,12 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     : null;
 
   // Loaded only when DNS is on, so offline commands (import, export) do not pay for it.
-  const dns = config.dns.listen
-    ? await (require('./dns') as typeof import('./dns')).startDnsServer({
+  const dnsModule = config.dns.listen ? (require('./dns') as typeof import('./dns')) : null;
+  const typeName = dnsModule ? (require('./dns/types') as typeof import('./dns/types')).typeName : null;
+  const dns = config.dns.listen && dnsModule
+    ? await dnsModule.startDnsServer({
         directory,
-        backend,
+        backend: queries,
         listen: config.dns.listen,
         allowTransfer: [...config.dns.allowTransfer],
         notify: config.dns.notify.map((n) => ({ host: n.host, port: n.port })),
@@ -154,6 +215,12 @@ export async function startServer(config: Config, options: { logger?: Logger } =
         tcpIdleSeconds: config.dns.tcpIdleSeconds,
         logger: logger.child({ subsystem: 'dns' }),
         metrics,
+        observer: {
+          onQuery: (e) => {
+            if (!access.enabled || e.dropped) return;
+            access.record({ proto: 'dns', transport: e.transport, qtype: e.qtype === undefined ? null : typeName!(e.qtype), rcode: DNS_RCODES[e.rcode] ?? e.rcode, cached: e.cached, ...(e as { detail?: Record<string, unknown> }).detail });
+          },
+        },
       })
     : null;
 
@@ -169,28 +236,43 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     : null;
 
   ready = true;
-  let closed = false;
+  let closing: Promise<void> | null = null;
   return {
     store,
     metrics,
     logger,
     ldapAddress: () => (ldap ? ldap.address() : null),
+    ldapsAddress: () => (ldap ? ldap.ldapsAddress() ?? null : null),
     dnsAddress: () => (dns ? dns.address() : null),
     metricsAddress: () => (metricsServer ? metricsServer.address() : null),
     async reload(next: Config) {
-      setLogLevel(logger, next.log.level);
-      directory.acl.replaceRules(aclRules(next, directory));
+      // Prepare every part first: any failure leaves the running configuration untouched.
+      const rules = aclRules(next, directory);
       const nextTls = readTls(next);
+      checkTls(nextTls);
+      if (nextTls && !tlsMaterial) throw new Error('tls: turning TLS on needs a restart (StartTLS and LDAPS are set up at start)');
+      if (!nextTls && tlsMaterial) throw new Error('tls: turning TLS off needs a restart');
+      const restartNeeded = restartOnlyChanges(running, next);
+      // Apply.
+      directory.acl.replaceRules(rules);
       if (ldap && nextTls) ldap.reloadTls(nextTls);
-      logger.info({ level: next.log.level }, 'configuration reloaded');
+      tlsMaterial = nextTls;
+      setLogLevel(logger, next.log.level);
+      access.update(next.log);
+      running = next;
+      logger.info({ logLevel: next.log.level, acl: next.acl.file ?? '(built-in rules)', tls: next.tls.cert ?? '(off)', access: next.log.access }, 'configuration reloaded');
+      if (restartNeeded.length > 0) logger.warn({ keys: restartNeeded }, 'changed options that only take effect after a restart');
+      return { restartNeeded };
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      ready = false;
-      await Promise.allSettled([ldap?.close(), dns?.close()]);
-      await metricsServer?.close();
-      backend.close();
+    close() {
+      closing ??= (async () => {
+        ready = false; // /readyz says 503 while draining
+        await Promise.allSettled([ldap?.close(), dns?.close()]);
+        await metricsServer?.close();
+        logger.flush?.();
+        backend.close();
+      })();
+      return closing;
     },
   };
 }

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseCommandLine, renderOptionsHelp, type Config } from '../config/load';
-import { openStore, startServer } from '../server';
+import { resolveRunAs, checkCanSwitch, dropPrivileges } from '../lifecycle/privileges';
+import { openStore, startServer, storeFiles } from '../server';
 import { importLdif } from './import';
 import { Progress } from './progress';
 
@@ -20,10 +21,15 @@ export async function runServe(argv: string[]): Promise<number> {
     process.stdout.write('usage: ispd serve [--demo] [--config FILE] [--db FILE] [--ldap H:P] [--dns H:P] [--metrics H:P]\n\n' + renderOptionsHelp() + '\n');
     return 0;
   }
-  const cl = parseCommandLine(argv, process.env, { commandFlags: FLAGS });
-  const demo = cl.flags['--demo'] === true;
-  let config: Config = cl.config;
-  if (demo) config = withAnonymousRead(config);
+  const readConfig = (): Config => {
+    const cl = parseCommandLine(argv, process.env, { commandFlags: FLAGS });
+    return cl.flags['--demo'] === true ? withAnonymousRead(cl.config) : cl.config;
+  };
+  const demo = parseCommandLine(argv, process.env, { commandFlags: FLAGS }).flags['--demo'] === true;
+  const config = readConfig();
+  // Resolved before anything is bound: an unknown user is a configuration error (exit 2), not a crash later.
+  const runAs = resolveRunAs(config.runAs);
+  if (runAs) checkCanSwitch(runAs);
   if (demo && !fs.existsSync(config.db)) {
     const store = openStore(config);
     try {
@@ -33,36 +39,57 @@ export async function runServe(argv: string[]): Promise<number> {
     }
   }
   const server = await startServer(config);
+  const log = server.logger;
+  if (runAs) {
+    // Listeners are bound (389, 636, 53 need root); from here on the process is the configured user.
+    const { chowned } = dropPrivileges(runAs, storeFiles(config));
+    log.info({ user: runAs.user, uid: runAs.uid, group: runAs.group, gid: runAs.gid, chowned }, 'dropped privileges');
+  }
   const ldap = server.ldapAddress();
   const dns = server.dnsAddress();
   const metrics = server.metricsAddress();
-  server.logger.info({ ldap, dns, metrics, db: config.db }, 'ready');
+  log.info({ ldap, ldaps: server.ldapsAddress(), dns, metrics, db: config.db, pid: process.pid }, 'ready');
   if (process.stdout.isTTY || demo) printExamples(config, ldap, dns, metrics);
 
   let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) {
+      log.info({ signal }, 'already draining');
+      return;
+    }
     stopping = true;
-    server.logger.info({ signal }, 'draining');
+    log.info({ signal }, 'draining: no new connections, finishing operations in flight');
     try {
       await server.close();
-      server.logger.info('stopped');
+      log.info({ signal }, 'stopped');
       process.exit(0);
     } catch (err) {
-      server.logger.error({ err }, 'shutdown failed');
+      log.error({ err }, 'shutdown failed');
       process.exit(1);
+    }
+  };
+  // One reload at a time: a second SIGHUP during a reload runs after it, with the file as it is then.
+  let reloading: Promise<void> = Promise.resolve();
+  const reload = async (): Promise<void> => {
+    if (stopping) return;
+    let next: Config;
+    try {
+      next = readConfig();
+    } catch (err) {
+      log.error({ reason: (err as Error).message }, 'reload refused: the configuration is invalid; keeping the running one');
+      return;
+    }
+    try {
+      await server.reload(next);
+    } catch (err) {
+      log.error({ reason: (err as Error).message }, 'reload refused; keeping the running configuration');
     }
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => {
-    try {
-      let next = parseCommandLine(argv, process.env, { commandFlags: FLAGS }).config;
-      if (demo) next = withAnonymousRead(next);
-      void server.reload(next).catch((err) => server.logger.error({ err }, 'reload failed'));
-    } catch (err) {
-      server.logger.error({ err: (err as Error).message }, 'reload refused: configuration is invalid; keeping the running one');
-    }
+    log.info({ signal: 'SIGHUP' }, 'reloading configuration');
+    reloading = reloading.then(reload);
   });
   return -1;
 }

@@ -1,2 +1,3 @@
 export { createMetrics, ldapResultLabel, type Metrics, type ScrapeHook } from './registry';
 export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './http';
+export { timeBackendQueries } from './backend';
