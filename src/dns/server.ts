@@ -425,9 +425,14 @@ class EntrySource {
    */
   private rebuildZones(origins: Set<string>, reverseOrigins: Set<string>): boolean {
     // Zones whose flags feed a generated reverse zone: a change to their SOA/NS changes the reverse SOA/NS.
-    for (const o of origins) {
-      const zone = this.engine.zone(o);
-      if (zone?.source.layout === 'dnsdomain2') return false;
+    const powerdns = this.byZone.get('*dnsdomain2');
+    if (powerdns?.size) {
+      // PowerDNS-layout names join whichever zone is their longest suffix: leave mixed zones to a full build.
+      for (const dn of powerdns) {
+        for (const name of classifyEntry(this.entries.get(dn)!)?.names ?? []) {
+          for (const o of origins) if (name === o || name.endsWith('.' + o)) return false;
+        }
+      }
     }
     const entries: Entry[] = [];
     for (const origin of origins) for (const dn of this.byZone.get(origin) ?? []) entries.push(this.entries.get(dn)!);
