@@ -128,6 +128,14 @@ export function runBackendConformance(name: string, open: () => Backend, cleanup
         assert.equal(b.count(), 9);
       });
 
+      it('gives a re-added DN a new id', () => {
+        b.write((tx) => tx.remove(t.carol));
+        const again = b.write((tx) => tx.add(testEntry('uid=carol,ou=People,o=Test', { uid: ['carol'] }, t.people)));
+        assert.ok(again > t.carol);
+        assert.equal(b.getByDnNorm('uid=carol,ou=people,o=test')!.id, again);
+        assert.equal(b.getById(t.carol), undefined);
+      });
+
       it('refuses a second entry with the same normalized DN', () => {
         assert.throws(() => b.write((tx) => tx.add(testEntry('UID=Alice, ou=people, o=test', { uid: ['alice'] }, t.people))));
         assert.equal(b.count(), 10);
@@ -269,6 +277,29 @@ export function runBackendConformance(name: string, open: () => Backend, cleanup
         for (let i = 0; i < 450; i++) items.push({ kind: 'eq', attr: 'uid', value: `nobody${i}` });
         items.push({ kind: 'eq', attr: 'uid', value: 'bob' });
         assert.deepEqual(sub({ kind: 'or', items }), [t.bob]);
+      });
+
+      it('in one-level and base scope too', () => {
+        assert.deepEqual(ids(search(t.people, 'one', { kind: 'prefix', attr: 'cn', prefix: 'bob' })), [t.bob]);
+        assert.deepEqual(ids(search(t.people, 'one', { kind: 'present', attr: 'mail' })), [t.alice, t.bob]);
+        assert.deepEqual(ids(search(t.root, 'one', { kind: 'present', attr: 'mail' })), []);
+        assert.deepEqual(
+          ids(search(t.groups, 'one', { kind: 'or', items: [{ kind: 'eq', attr: 'memberuid', value: 'bob' }, { kind: 'eq', attr: 'cn', value: 'admins' }] })),
+          [t.admins, t.staff],
+        );
+        assert.deepEqual(ids(search(t.staff, 'base', { kind: 'present', attr: 'memberuid' })), [t.staff]);
+        assert.deepEqual(ids(search(t.staff, 'base', { kind: 'prefix', attr: 'cn', prefix: 'st' })), [t.staff]);
+        assert.deepEqual(ids(search(t.staff, 'base', { kind: 'none' })), []);
+      });
+
+      it('treats values as opaque strings (no case folding or trimming by the backend)', () => {
+        const id = b.write((tx) =>
+          tx.add({ parentId: t.people, dn: 'uid=odd,ou=People,o=Test', dnNorm: 'uid=odd,ou=people,o=test', attrs: { uid: ['Odd '] }, index: [{ attr: 'uid', value: 'Odd ' }] }),
+        );
+        assert.deepEqual(sub({ kind: 'eq', attr: 'uid', value: 'Odd ' }), [id]);
+        assert.deepEqual(sub({ kind: 'eq', attr: 'uid', value: 'odd' }), []);
+        assert.deepEqual(sub({ kind: 'prefix', attr: 'uid', prefix: 'Od' }), [id]);
+        assert.deepEqual(sub({ kind: 'prefix', attr: 'uid', prefix: 'od' }), []);
       });
 
       it('all and none', () => {
