@@ -301,6 +301,50 @@ describe('ldap codec', () => {
       assert.ok(encodeSearchEntry(5, { dn: 'not a dn', attributes: {} }, false).length > 0);
     });
 
+    it('writes the same bytes as a BerWriter encoding, for every length form and character class', () => {
+      const viaBerWriter = (messageId: number, dn: string, attributes: Record<string, string[]>, typesOnly: boolean): Buffer => {
+        const w = new asn1.BerWriter();
+        w.startSequence();
+        w.writeInt(messageId);
+        w.startSequence(0x64);
+        w.writeString(dn);
+        w.startSequence();
+        for (const [name, values] of Object.entries(attributes)) {
+          w.startSequence();
+          w.writeString(name);
+          w.startSequence(0x31);
+          if (!typesOnly) for (const v of values) w.writeString(v);
+          w.endSequence();
+          w.endSequence();
+        }
+        w.endSequence();
+        w.endSequence();
+        w.endSequence();
+        return Buffer.from(w.buffer);
+      };
+      const samples: Array<[number, string, Record<string, string[]>]> = [
+        [1, '', {}],
+        [127, 'o=x', { cn: [''] }],
+        [128, 'cn=Zoë Ærø,o=x', { cn: ['Zoë Ærø', '日本語', 'emoji 😀 pair', 'lone \ud800 surrogate'], sn: [] }],
+        [32767, 'o=x', { description: ['x'.repeat(127)], info: ['y'.repeat(128), 'z'.repeat(255), 'w'.repeat(256)] }],
+        [32768, 'o=x', { big: ['é'.repeat(40000)], other: ['a'.repeat(70000)] }],
+        [8388608, 'uid=bob, ou=users, o=ispman', Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`attr${i}`, [`value ${i}`, `ünïcödé ${i}`]]))],
+        [2147483647, 'o=x', { cn: ['a'.repeat(64), 'b'.repeat(65), 'ä'.repeat(64), 'ä'.repeat(65)] }],
+      ];
+      for (const [id, dn, attributes] of samples) {
+        for (const typesOnly of [false, true]) {
+          assert.deepEqual(encodeSearchEntry(id, { dn, attributes }, typesOnly), viaBerWriter(id, dn, attributes, typesOnly), `message ${id}, typesOnly ${typesOnly}`);
+        }
+      }
+    });
+
+    it('encodes entries over 16 MB (BerWriter throws)', () => {
+      const huge = { dn: 'o=x', attributes: { data: ['x'.repeat(17 * 1024 * 1024)] } };
+      const pdu = encodeSearchEntry(1, huge, false);
+      assert.deepEqual([...pdu.subarray(0, 2)], [0x30, 0x84]);
+      assert.equal(pdu.length, pdu.readUInt32BE(2) + 6);
+    });
+
     it('leaves values out for typesOnly', () => {
       const parsed = ldapjsMessages.LdapMessage.parse(new asn1.BerReader(encodeSearchEntry(4, { dn: 'o=x', attributes: { cn: ['a', 'b'] } }, true))).pojo as {
         attributes: Array<{ type: string; values: string[] }>;
