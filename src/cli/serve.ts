@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseCommandLine, renderOptionsHelp, type Config } from '../config/load';
 import { resolveRunAs, checkCanSwitch, dropPrivileges } from '../lifecycle/privileges';
 import { openStore, startServer, storeFiles } from '../server';
+import { checkStartupResources } from './check-config';
 import { importLdif } from './import';
 import { Progress } from './progress';
 
@@ -28,6 +29,7 @@ export async function runServe(argv: string[]): Promise<number> {
   const demo = parseCommandLine(argv, process.env, { commandFlags: FLAGS }).flags['--demo'] === true;
   const config = readConfig();
   // Resolved before anything is bound: an unknown user is a configuration error (exit 2), not a crash later.
+  checkStartupResources(config);
   const runAs = resolveRunAs(config.runAs);
   if (runAs) checkCanSwitch(runAs);
   if (demo && !fs.existsSync(config.db)) {
