@@ -50,7 +50,7 @@ describe('interop: ispd as DNS primary (NSD secondary, unbound stub, ldapmodify 
   let dir: string;
 
   before(async function () {
-    requirePrograms(this, 'dig', 'nsd', 'unbound', 'ldapmodify');
+    requirePrograms(this, 'dig', 'kdig', 'nsd', 'unbound', 'ldapmodify');
     dir = makeTempDir('dns-interop');
     nsdPort = await pickFreePort({ udp: true });
     unboundPort = await pickFreePort({ udp: true });
@@ -117,6 +117,36 @@ describe('interop: ispd as DNS primary (NSD secondary, unbound stub, ldapmodify 
     await unbound?.stop();
     await ispd?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the demo data with dig and kdig over UDP and TCP: types and outcomes', async () => {
+    const cases: Array<[string, string, string, string[]]> = [
+      ['www.example.com', 'A', 'NOERROR', ['192.0.2.10']],
+      ['www.example.com', 'AAAA', 'NOERROR', ['2001:db8::10']],
+      ['example.com', 'MX', 'NOERROR', ['10 mail1.example.net.', '20 mail2.example.net.']],
+      ['example.com', 'NS', 'NOERROR', ['ns1.example.net.', 'ns2.example.net.']],
+      ['example.com', 'TXT', 'NOERROR', ['"v=spf1 mx -all"']],
+      ['ftp.example.com', 'A', 'NOERROR', ['192.0.2.10', 'www.example.com.']],
+      ['10.2.0.192.in-addr.arpa', 'PTR', 'NOERROR', ['www.example.com.']],
+      ['smtp.example.net', 'AAAA', 'NOERROR', ['2001:db8::27', 'mail3.example.net.']],
+      ['4unet.net', 'NS', 'NOERROR', ['ns1.4unet.net.', 'ns2.4unet.net.']],
+      ['4unet.net', 'MX', 'NOERROR', ['10 mx1.4unet.net.', '100 mx2.4unet.net.']],
+      ['ns1.4unet.net', 'A', 'NOERROR', ['193.247.80.43']],
+      ['ftp.4unet.net', 'A', 'NOERROR', ['www.4unet.net.', 'www.4unet.net.']],
+      ['nope.example.com', 'A', 'NXDOMAIN', []],
+      ['www.example.com', 'MX', 'NOERROR', []],
+      ['www.example.org', 'A', 'REFUSED', []],
+    ];
+    for (const [name, type, status, expected] of cases) {
+      for (const transport of ['+notcp', '+tcp']) {
+        const out = await dig(ispd.dnsPort, '+norec', transport, name, type);
+        assert.match(out, new RegExp(`status: ${status}`), out);
+        const answers = (await dig(ispd.dnsPort, '+norec', transport, '+short', name, type)).split('\n').filter(Boolean).sort();
+        assert.deepEqual(answers, expected, `${name} ${type} ${transport}`);
+        const k = await runClient('kdig', ['@127.0.0.1', '-p', String(ispd.dnsPort), '+norec', transport === '+tcp' ? '+tcp' : '+notcp', '+retry=0', name, type], { timeoutMs: 15000 });
+        assert.match(k.stdout, new RegExp(`status: ${status}`), describeResult(k));
+      }
+    }
   });
 
   it('NSD transfers every zone from ispd and answers the same', async () => {
