@@ -103,6 +103,10 @@ describe('ldap adapter in the real server', function () {
       assert.match(critical.stdout, /result: 12 Critical extension is unavailable/, describeResult(critical));
       const deref = await ldap('ldapsearch', ['-b', 'o=ispman', '-s', 'base', '-e', '1.3.6.1.4.1.4203.666.5.16', 'dn']);
       assert.equal(deref.code, 0, describeResult(deref));
+      const manageDsaIT = await ldap('ldapsearch', ['-MM', '-b', 'o=ispman', '-s', 'base', 'dn']);
+      assert.equal(manageDsaIT.code, 0, describeResult(manageDsaIT));
+      const criticalPaged = await ldap('ldapsearch', ['-b', 'o=ispman', '-E', '!pr=2/noprompt', '(objectClass=posixAccount)', 'dn']);
+      assert.equal(criticalPaged.code, 0, describeResult(criticalPaged));
     });
 
     it('LDAPv2 binds (old Postfix configs) are accepted', async function () {

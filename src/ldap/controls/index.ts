@@ -2,8 +2,8 @@
 //
 // Controls arrive already split into {oid, critical, value} by codec.ts (not through @ldapjs/controls'
 // getControl, which throws on nslcd's value-less ppolicy control). Only the paged results control
-// changes what we do; ppolicy, deref, manageDsaIT and anything else are ignored when not critical and
-// refused with unavailableCriticalExtension when critical (RFC 4511 §4.1.11).
+// changes what we do, manageDsaIT is honoured trivially; ppolicy, deref and anything else are ignored
+// when not critical and refused with unavailableCriticalExtension when critical (RFC 4511 §4.1.11).
 
 import { asn1, controls as ldapjsControls, type BerWriter, type LdapjsControl } from '../ldapjs';
 import type { LdapRequest, RequestControl } from '../types';
@@ -15,12 +15,22 @@ export const OID = {
   manageDsaIT: '2.16.840.1.113730.3.4.2',
 } as const;
 
-/** Controls we implement, per operation; advertised as supportedControl in the root DSE. */
+/**
+ * Controls we implement, per operation. ManageDsaIT (RFC 3296) is honoured by doing nothing: the
+ * directory holds no referral objects, so every operation already treats entries as plain entries
+ * (`ldapmodify -MM` sends it critical).
+ */
 const SUPPORTED_BY_OP: Partial<Record<LdapRequest['op'], readonly string[]>> = {
-  search: [OID.pagedResults],
+  search: [OID.pagedResults, OID.manageDsaIT],
+  compare: [OID.manageDsaIT],
+  add: [OID.manageDsaIT],
+  modify: [OID.manageDsaIT],
+  delete: [OID.manageDsaIT],
+  modifyDN: [OID.manageDsaIT],
 };
 
-export const SUPPORTED_CONTROLS: readonly string[] = [OID.pagedResults];
+/** Advertised as supportedControl in the root DSE. */
+export const SUPPORTED_CONTROLS: readonly string[] = [OID.pagedResults, OID.manageDsaIT];
 
 /** The first critical control this operation cannot honour, if any. */
 export function unsupportedCriticalControl(request: LdapRequest): RequestControl | undefined {
