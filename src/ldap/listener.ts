@@ -130,6 +130,8 @@ class Listener implements ServerContext, LdapServer {
       socket.destroy();
       return;
     }
+    // A peer that vanished (no FIN, no RST) while we wait to write to it is found by keepalive probes.
+    socket.setKeepAlive(true, 60_000);
     let stream: net.Socket = socket;
     if (ldaps) {
       const context = this.context;
