@@ -30,12 +30,26 @@ export function parseTxt(text: string): string[] {
   return out.length ? out : [''];
 }
 
-/** A character-string holds 255 octets; longer text becomes several strings (as BIND and PowerDNS do). */
+/**
+ * A character-string holds 255 octets; longer text becomes several strings (as BIND and PowerDNS do), cut at
+ * character boundaries so that UTF-8 text survives.
+ */
 function splitLong(s: string): string[] {
-  const b = Buffer.from(s, 'utf8');
-  if (b.length <= 255) return [s];
+  if (Buffer.byteLength(s, 'utf8') <= 255) return [s];
   const out: string[] = [];
-  for (let i = 0; i < b.length; i += 255) out.push(b.subarray(i, i + 255).toString('utf8'));
+  let current = '';
+  let bytes = 0;
+  for (const ch of s) {
+    const n = Buffer.byteLength(ch, 'utf8');
+    if (bytes + n > 255) {
+      out.push(current);
+      current = '';
+      bytes = 0;
+    }
+    current += ch;
+    bytes += n;
+  }
+  out.push(current);
   return out;
 }
 

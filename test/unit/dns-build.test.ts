@@ -98,6 +98,17 @@ describe('dns buildZones', () => {
     assert.ok(report.warnings.some((w) => w.includes('mail.pdns.test') && w.includes('CNAME')));
   });
 
+  it('splits long TXT values into 255-octet strings at character boundaries', () => {
+    const long = 'ü'.repeat(200); // 400 octets of UTF-8
+    const z = buildZones([
+      { dn: 'a', attributes: { objectClass: ['dNSZone'], zoneName: ['t.test'], relativeDomainName: ['@'], sOARecord: ['ns.t.test. h.t.test. 1 1H 1H 1W 1H'], tXTRecord: [long, '"quoted" "two"'] } },
+    ])[0];
+    const sets = z.nodes.get('t.test')!.get(RRType.TXT)!.rdatas as Array<{ strings: string[] }>;
+    const split = sets.find((r) => r.strings.join('') === long)!;
+    assert.deepEqual(split.strings.map((x) => Buffer.byteLength(x)), [254, 146]);
+    assert.ok(sets.some((r) => r.strings.join('|') === 'quoted|two'));
+  });
+
   it('all three layouts coexist', () => {
     const origins = buildZones(allFixtureEntries()).map((z) => z.origin).sort();
     assert.deepEqual(origins, ['2.0.192.in-addr.arpa', '4unet.net', 'example.com', 'pdns.test']);
