@@ -19,7 +19,7 @@ class Listener implements ServerContext, LdapServer {
   readonly logger: LdapLogger;
   readonly observer: LdapObserver | undefined;
   readonly rootDse: RootDse;
-  private readonly servers: { plain: net.Server; ldaps?: net.Server } ;
+  private readonly servers: { plain: net.Server; ldaps?: net.Server };
   private readonly open = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
   private context: tls.SecureContext | undefined;

@@ -86,7 +86,7 @@ async function passwordModify(server: ServerContext, conn: Connection, request: 
   let fields: ReturnType<typeof decodePasswordModify>;
   try {
     fields = decodePasswordModify(request.value);
-  } catch (err) {
+  } catch {
     return reply(conn, request, { code: ResultCode.protocolError, message: 'malformed password modify request' });
   }
   const modify = server.directory.passwordModify;
