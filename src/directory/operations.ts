@@ -498,6 +498,8 @@ export class DirectoryService extends EventEmitter implements Directory {
         if (!relaxed) throw DirectoryError.of('namingViolation', `naming attribute ${ava.type} is undefined`);
         name = ava.type;
       }
+      // An RDN value must be comparable to find the entry by its DN (slapd's entry_naming_check).
+      if (at && !at.equality && !relaxed) throw DirectoryError.of('namingViolation', `naming attribute '${at.name}' has no equality matching rule`);
       const list = (attrs[name] ??= []);
       const want = at ? this.schema.normalizeValue(at, ava.value) : ava.value;
       if (!list.some((v) => (at ? this.schema.normalizeValue(at, v) : v) === want)) list.push(ava.value);
