@@ -12,6 +12,8 @@ import { Zone, ZoneSet } from './zone';
 
 export type Transport = 'udp' | 'tcp';
 
+type QueryRequest = Extract<ReturnType<typeof parseQuery>, { kind: 'query' }>;
+
 export interface QueryEvent {
   transport: Transport;
   qtype?: number;
@@ -152,11 +154,7 @@ export class DnsEngine {
       onQuery?.({ transport, rcode: q.rcode, cached: false });
       return [encodeErrorResponse(buf, q.id, q.opcode, q.rd, q.rcode, q.questionEnd, q.edns, this.udpPayload)];
     }
-    const error = (rcode: number): Buffer[] => {
-      onQuery?.({ transport, qtype: q.qtype, rcode, cached: false });
-      return [encodeErrorResponse(buf, q.id, q.opcode, q.rd, rcode, q.questionEnd, q.edns, this.udpPayload)];
-    };
-    if (q.edns && q.edns.version > 0) return error(Rcode.BADVERS);
+    if (q.edns && q.edns.version > 0) return this.errorReply(buf, q, Rcode.BADVERS, transport);
     if (q.opcode === Opcode.NOTIFY) {
       // We are the primary: a NOTIFY for a zone we host is acknowledged (and changes nothing), others refused.
       const zone = this.zoneSet.get(q.qname);
@@ -166,13 +164,14 @@ export class DnsEngine {
       if (zone) out[2] |= 0x04;
       return [out];
     }
-    if (q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) return error(Rcode.REFUSED);
-    if (q.qtype === RRType.OPT) return error(Rcode.FORMERR);
-    if (UNSUPPORTED_QTYPES.has(q.qtype)) return error(Rcode.NOTIMP);
-    if (TRANSFER_TYPES.has(q.qtype)) return this.transfer(buf, q, transport, peer, error);
+    if (q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) return this.errorReply(buf, q, Rcode.REFUSED, transport);
+    if (q.qtype === RRType.OPT) return this.errorReply(buf, q, Rcode.FORMERR, transport);
+    if (UNSUPPORTED_QTYPES.has(q.qtype)) return this.errorReply(buf, q, Rcode.NOTIMP, transport);
+    if (TRANSFER_TYPES.has(q.qtype)) return this.transfer(buf, q, transport, peer, (rcode) => this.errorReply(buf, q, rcode, transport));
 
     const maxSize = transport === 'tcp' ? MAX_MESSAGE : q.edns ? Math.max(512, Math.min(q.edns.payload, this.udpPayload)) : 512;
-    const key = `${q.qname}|${q.qtype}|${q.qclass}|${q.questionEnd}|${q.edns ? (q.edns.dnssecOk ? 'D' : 'E') : '-'}|${maxSize}`;
+    // Key: the question name as sent, lower-cased, and what shapes the answer (type, class, EDNS/DO, size).
+    const key = buf.toString('latin1', HEADER_SIZE, q.nameEnd).toLowerCase() + '|' + q.qtype + '|' + q.qclass + (q.edns ? (q.edns.dnssecOk ? '|D|' : '|E|') : '|-|') + maxSize;
     const hit = this.cache.get(key);
     if (hit) {
       onQuery?.({ transport, qtype: q.qtype, rcode: hit[3] & 0xf, cached: true });
@@ -190,9 +189,14 @@ export class DnsEngine {
     return [out];
   }
 
+  private errorReply(buf: Buffer, q: QueryRequest, rcode: number, transport: Transport): Buffer[] {
+    this.opts.onQuery?.({ transport, qtype: q.qtype, rcode, cached: false });
+    return [encodeErrorResponse(buf, q.id, q.opcode, q.rd, rcode, q.questionEnd, q.edns, this.udpPayload)];
+  }
+
   private transfer(
     buf: Buffer,
-    q: Extract<ReturnType<typeof parseQuery>, { kind: 'query' }>,
+    q: QueryRequest,
     transport: Transport,
     peer: string,
     error: (rcode: number) => Buffer[],
