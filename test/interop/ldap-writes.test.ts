@@ -4,13 +4,13 @@ import * as path from 'node:path';
 import { describeResult, parseLdif, requirePrograms, runClient, type ClientResult } from '../support/clients';
 import { ISPD_CLI } from '../support/ispd-process';
 import { pickFreePort } from '../support/ports';
-import { DEMO_LDIF, REPO_ROOT, makeTempDir, startServerProcess, type ServerProcess } from '../support/server-process';
+import { DEMO_LDIF, makeTempDir, startServerProcess, type ServerProcess } from '../support/server-process';
 import { SLAPD_ROOT_DN, SLAPD_ROOT_PASSWORD } from '../support/slapd-process';
 import { startTarget, targetKind, type LdapTarget } from '../support/target';
+import { ADMIN, FIXTURES_DIR } from './fixtures';
 
-export const FIXTURES_DIR = path.join(REPO_ROOT, 'test', 'interop', 'fixtures');
-export const ADMIN_DN = 'uid=ispman,ou=admins,o=ispman';
-export const ADMIN_PASSWORD = 'ispman-admin';
+const ADMIN_DN = ADMIN.dn;
+const ADMIN_PASSWORD = ADMIN.password;
 const BOB = 'uid=bob_example_com,ou=users,ispmanDomain=example.com,o=ispman';
 const USERS_COM = 'ou=users,ispmanDomain=example.com,o=ispman';
 const USERS_NET = 'ou=users,ispmanDomain=example.net,o=ispman';
@@ -24,12 +24,12 @@ function writer(): { dn: string; password: string } {
 }
 
 /** Result codes ldapadd/ldapmodify -c printed on stderr, in order ("ldap_add: Object class violation (65)"). */
-export function printedResultCodes(stderr: string): number[] {
+function printedResultCodes(stderr: string): number[] {
   return [...stderr.matchAll(/^ldap_(?:add|modify|delete|rename): .*\((\d+)\)$/gm)].map((match) => Number(match[1]));
 }
 
 /** ldappasswd exits 1 on any failure; the result code is in its "Result: Insufficient access (50)" line. */
-export function ldappasswdResultCode(result: ClientResult): number | null {
+function ldappasswdResultCode(result: ClientResult): number | null {
   const match = /^Result: .*\((\d+)\)$/m.exec(result.stdout + result.stderr);
   return match ? Number(match[1]) : result.code;
 }
