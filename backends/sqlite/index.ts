@@ -878,6 +878,9 @@ export class SqliteBackend implements Backend {
     if (!journal) db.pragma('synchronous = OFF');
     db.pragma(`cache_size = -${BULK_CACHE_KIB}`); // keep the B-trees being filled in memory
     db.pragma('threads = 2'); // the index sorts may use a helper thread
+    // Staged index rows and sorts go to temporary files (kept in the OS cache while there is room), so a load
+    // of millions of entries does not need gigabytes of process memory.
+    db.pragma('temp_store = FILE');
     try {
       const load = db.transaction(() => {
         // Into a fresh store, index rows are staged and then inserted in key order: appending to the B-tree is
@@ -953,6 +956,7 @@ export class SqliteBackend implements Backend {
       db.pragma('synchronous = FULL');
       db.pragma(`cache_size = ${cacheSize}`);
       db.pragma('threads = 0');
+      db.pragma('temp_store = MEMORY');
       if (journal) this.trySetJournalMode('wal');
     }
     // Fold a WAL-mode load back into the database file.
