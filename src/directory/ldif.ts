@@ -339,18 +339,28 @@ export async function* parseLdifStream(
 }
 
 /**
- * Parses an LDIF file synchronously, reading it in 1 MiB chunks: for a second pass over a file (check
- * first, then feed `backend.bulkLoad`, which takes a synchronous iterable) without holding it in memory.
+ * Parses an LDIF file (a path, or an open descriptor such as 0 for stdin, which is left open) synchronously,
+ * reading it in 1 MiB chunks. `backend.bulkLoad` takes a synchronous iterable and is one transaction, so an
+ * import can check each record as it streams by and throw on the first bad one: nothing is loaded, and
+ * nothing but the current record is held in memory.
  */
-export function* parseLdifFileSync(file: string, options?: LdifParseOptions): Generator<LdifRecord> {
-  const fd = fs.openSync(file, 'r');
+export function* parseLdifFileSync(file: string | number, options?: LdifParseOptions): Generator<LdifRecord> {
+  const fd = typeof file === 'number' ? file : fs.openSync(file, 'r');
   try {
     const parser = new LdifParser(options);
     const decoder = new StringDecoder('utf8');
     const buf = Buffer.allocUnsafe(1 << 20);
     let carry = '';
     for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      } catch (err) {
+        // A non-blocking descriptor (stdin on some terminals) with nothing buffered yet: wait and retry.
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
       if (n === 0) break;
       const text = carry + decoder.write(buf.subarray(0, n));
       let start = 0;
@@ -371,7 +381,7 @@ export function* parseLdifFileSync(file: string, options?: LdifParseOptions): Ge
     const last = parser.finish();
     if (last) yield last;
   } finally {
-    fs.closeSync(fd);
+    if (typeof file !== 'number') fs.closeSync(fd);
   }
 }
 

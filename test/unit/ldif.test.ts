@@ -246,6 +246,13 @@ deleteoldrdn: 0
         fs.writeFileSync(file, text);
         const records = [...parseLdifFileSync(file)];
         assert.equal(records.length, 3000);
+        const fd = fs.openSync(file, 'r');
+        try {
+          assert.equal([...parseLdifFileSync(fd)].length, 3000);
+          fs.fstatSync(fd); // still open
+        } finally {
+          fs.closeSync(fd);
+        }
         assert.equal(records[2999].dn, 'uid=u2999,o=Zoë');
         assert.equal(records[1234].attributes[1][1], 'ü'.repeat(300 + (1234 % 7)));
         const lines = text.split('\n').length;
