@@ -125,12 +125,14 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   // UDP and TCP share one port number; with port 0 the OS picks the UDP port and TCP may find it taken.
   let udp!: dgram.Socket;
   let tcp!: net.Server;
+  /** Open TCP connections, destroyed on close (an idle client must not hold shutdown up). */
+  const connections = new Set<net.Socket>();
   for (let attempt = 0; ; attempt++) {
     udp = dgram.createSocket({ type: net.isIPv6(opts.listen.host) ? 'udp6' : 'udp4' });
     udp.on('message', onUdp(udp));
     await listenUdp(udp, opts.listen.port, opts.listen.host);
     const port = udp.address().port;
-    tcp = net.createServer((socket) => serveTcp(socket, engine, logger, tcpIdleMs));
+    tcp = net.createServer((socket) => serveTcp(socket, engine, logger, tcpIdleMs, connections));
     tcp.maxConnections = opts.maxTcpConnections ?? 512;
     try {
       await listenTcp(tcp, port, opts.listen.host);
@@ -161,7 +163,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       udp.close();
       await new Promise<void>((resolve) => {
         tcp.close(() => resolve());
-        for (const s of openSockets(tcp)) s.destroy();
+        for (const s of connections) s.destroy();
       });
     },
   };
@@ -187,16 +189,11 @@ function listenTcp(tcp: net.Server, port: number, host: string): Promise<void> {
   });
 }
 
-function openSockets(server: net.Server): net.Socket[] {
-  return (server as unknown as { _ispdSockets?: Set<net.Socket> })._ispdSockets ? [...(server as unknown as { _ispdSockets: Set<net.Socket> })._ispdSockets] : [];
-}
 
 /** Per-connection TCP handling: 2-octet length framing (RFC 1035 §4.2.2), pipelining, idle timeout (RFC 7766). */
-function serveTcp(socket: net.Socket, engine: DnsEngine, logger: DnsLogger, idleMs: number): void {
-  const server = (socket as unknown as { server: net.Server }).server;
-  const registry = ((server as unknown as { _ispdSockets?: Set<net.Socket> })._ispdSockets ??= new Set());
-  registry.add(socket);
-  socket.on('close', () => registry.delete(socket));
+function serveTcp(socket: net.Socket, engine: DnsEngine, logger: DnsLogger, idleMs: number, connections: Set<net.Socket>): void {
+  connections.add(socket);
+  socket.on('close', () => connections.delete(socket));
   socket.setNoDelay(true);
   socket.setTimeout(idleMs, () => socket.destroy());
   socket.on('error', () => socket.destroy());
