@@ -10,7 +10,7 @@ import { importLdif } from '../../src/cli/import';
 import { Progress } from '../../src/cli/progress';
 import { loadConfig } from '../../src/config/load';
 import { SYSTEM_CONTEXT } from '../../src/directory/operations';
-import { startDnsServer } from '../../src/dns';
+import { installSerialHook, startDnsServer } from '../../src/dns';
 import type { DnsServer } from '../../src/dns/server';
 import { WireWriter } from '../../src/dns/wire';
 import { createMetrics } from '../../src/metrics';
@@ -172,6 +172,28 @@ describe('dns server over the directory (in-process store)', function () {
     await store.directory.modifyDN(from, 'relativeDomainName=mail2', true, undefined, SYSTEM_CONTEXT);
     assert.equal((await ask('webmail.example.com', 1)).rcode, 3);
     assert.equal((await ask('mail2.example.com', 1)).rcode, 0);
+  });
+
+  it('writes by another process on the same store are picked up by polling the change log', async () => {
+    const other = openStore(loadConfig(['--db', path.join(dir, 'ispd.sqlite')], {}));
+    installSerialHook(other.directory);
+    const polling = await startDnsServer({ backend: store.backend, listen: { host: '127.0.0.1', port: 0 }, pollIntervalMs: 100 });
+    try {
+      const before = polling.zones().find((z) => z.origin === 'example.com')!.serial;
+      await other.directory.modify(`relativeDomainName=www,aRecord=192.0.2.10,ou=aRecord,${ZONE_DN}`, [{ operation: 'add', attribute: 'aRecord', values: ['192.0.2.99'] }], SYSTEM_CONTEXT);
+      const deadline = Date.now() + 5000;
+      let zone = polling.zones().find((z) => z.origin === 'example.com')!;
+      while (zone.serial === before && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        zone = polling.zones().find((z) => z.origin === 'example.com')!;
+      }
+      assert.ok(zone.serial > before, 'serial raised by the other writer, seen through the change log');
+      const a = zone.nodes.get('www.example.com')!.get(1)!;
+      assert.ok(a.rdatas.some((r) => r.type === 1 && r.address === '192.0.2.99'));
+    } finally {
+      await polling.close();
+      other.backend.close();
+    }
   });
 
   it('counts queries for Prometheus', async () => {
