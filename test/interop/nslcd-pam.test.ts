@@ -1,86 +1,33 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import { clientsAreMandatory, describeResult, findProgram, requirePrograms, runClient, type ClientResult } from '../support/clients';
-import { renderConfig } from '../support/configs';
-import { EtcGuard, addNsswitchSource } from '../support/etc-guard';
-import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { runClient, type ClientResult } from '../support/clients';
+import { pamLogin, requireNslcd, startNslcd, type Nslcd } from '../support/nslcd';
 import { startTarget, type LdapTarget } from '../support/target';
-
-const NSLCD_CONF = '/etc/nslcd.conf';
-const NSSWITCH_CONF = '/etc/nsswitch.conf';
-const PAM_SERVICE = 'ispd-test';
-const PAM_SERVICE_FILE = `/etc/pam.d/${PAM_SERVICE}`;
-const NSLCD_RUN_DIR = '/run/nslcd';
-const NSLCD_SOCKET = `${NSLCD_RUN_DIR}/socket`;
-const PAM_LDAP_MODULES = ['/lib/x86_64-linux-gnu/security/pam_ldap.so', '/usr/lib/x86_64-linux-gnu/security/pam_ldap.so', '/lib/security/pam_ldap.so'];
-const NSS_LDAP_LIBRARIES = ['/lib/x86_64-linux-gnu/libnss_ldap.so.2', '/usr/lib/x86_64-linux-gnu/libnss_ldap.so.2'];
-
-/** Waits for nslcd's socket: nslcd -d creates it once it is ready to answer. */
-async function waitForFile(file: string, timeoutMs: number, isAlive: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fs.existsSync(file)) {
-    if (!isAlive()) throw new Error(`nslcd exited before creating ${file}`);
-    if (Date.now() > deadline) throw new Error(`${file} did not appear within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /**
  * nslcd (nss-pam-ldapd) with Debian's stock options, libnss-ldapd and libpam-ldapd, driven with
- * getent, id and pamtester. nslcd reads only /etc/nslcd.conf and talks to NSS/PAM over
- * /run/nslcd/socket, so the test edits /etc (nslcd.conf, nsswitch.conf, pam.d/ispd-test) through an
- * EtcGuard that restores every file afterwards, even when a test fails.
+ * getent, id and pamtester (set up by test/support/nslcd.ts, which edits /etc through an EtcGuard
+ * that restores every file afterwards, even when a test fails).
  */
 describe('interop: nslcd + libnss-ldapd + libpam-ldapd (getent, id, pamtester)', function () {
   this.timeout(90000);
   let server: LdapTarget | undefined;
-  let nslcd: ServerProcess | undefined;
-  let etc: EtcGuard | undefined;
+  let nslcd: Nslcd | undefined;
 
   before(async function () {
-    requirePrograms(this, 'nslcd', 'pamtester', 'getent', 'id');
-    const pamModule = PAM_LDAP_MODULES.find((file) => fs.existsSync(file));
-    const nssLibrary = NSS_LDAP_LIBRARIES.find((file) => fs.existsSync(file));
-    if (!pamModule || !nssLibrary) requirePrograms(this, pamModule ?? 'pam_ldap.so (libpam-ldapd)', nssLibrary ?? 'libnss_ldap.so.2 (libnss-ldapd)');
-    if (process.getuid?.() !== 0) {
-      if (clientsAreMandatory()) throw new Error('the nslcd/PAM test edits /etc and must run as root (CI=true)');
-      console.warn('    skipped: the nslcd/PAM test must run as root');
-      this.skip();
-    }
-    // nslcd's socket path is fixed: a running nslcd (the system's, or another test run) would answer instead
-    const running = spawnSync(findProgram('nslcd') ?? 'nslcd', ['-c']);
-    if (running.status === 0) throw new Error('an nslcd is already running (nslcd -c); stop it first, this test starts its own');
-
+    requireNslcd(this);
     server = await startTarget();
-    etc = new EtcGuard();
-    const nslcdUser = spawnSync('id', ['-u', 'nslcd'], { encoding: 'utf8' });
-    const nslcdGroup = spawnSync('id', ['-g', 'nslcd'], { encoding: 'utf8' });
-    if (nslcdUser.status !== 0) throw new Error('user nslcd does not exist (Debian package nslcd creates it)');
-    etc.write(NSLCD_CONF, renderConfig('nslcd/nslcd.conf', { LDAP_URI: server.ldapUrl, BASE: 'o=ispman' }), 0o640);
-    etc.edit(NSSWITCH_CONF, (content) => addNsswitchSource(content, ['passwd', 'group'], 'ldap'));
-    etc.write(PAM_SERVICE_FILE, renderConfig('nslcd/pam.d-ispd-test', {}), 0o644);
-    etc.ensureDir(NSLCD_RUN_DIR, { uid: Number(nslcdUser.stdout.trim()), gid: Number(nslcdGroup.stdout.trim()) });
-
-    const nslcdPath = findProgram('nslcd') ?? 'nslcd';
-    let alive = true;
-    // -d: stay in the foreground and log to stderr, so the test owns the process and sees why a lookup failed
-    nslcd = await startServerProcess({ executable: nslcdPath, args: ['-d'], host: '', port: 0, startTimeoutMs: 0, waitForPort: false });
-    nslcd.child.once('exit', () => (alive = false));
-    await waitForFile(NSLCD_SOCKET, 15000, () => alive);
+    nslcd = await startNslcd({ ldapUrl: server.ldapUrl });
   });
 
   after(async () => {
-    if (nslcd) await nslcd.stop();
-    etc?.restore();
+    await nslcd?.stop();
     if (server) await server.stop();
   });
 
   /** On failure, nslcd's own debug log says which LDAP operation went wrong. */
-  const explain = (result: ClientResult): string => `${describeResult(result)}\n  nslcd log (tail):\n${nslcd?.output().split('\n').slice(-40).join('\n')}`;
+  const explain = (result: ClientResult): string => nslcd?.explain(result) ?? String(result);
 
-  const pamtester = (user: string, password: string): Promise<ClientResult> =>
-    runClient('pamtester', ['-v', PAM_SERVICE, user, 'authenticate', 'acct_mgmt'], { input: `${password}\n`, timeoutMs: 30000 });
+  const pamtester = pamLogin;
 
   it('getent passwd resolves an ISPMan user through nslcd', async () => {
     const result = await runClient('getent', ['passwd', 'bob_example_com'], { timeoutMs: 20000 });
