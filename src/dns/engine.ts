@@ -16,6 +16,10 @@ type QueryRequest = Extract<ReturnType<typeof parseQuery>, { kind: 'query' }>;
 
 export interface QueryEvent {
   transport: Transport;
+  /** Client address. */
+  peer: string;
+  /** The question name (lower case), when the request parsed. */
+  qname?: string;
   qtype?: number;
   rcode: number;
   cached: boolean;
@@ -147,34 +151,34 @@ export class DnsEngine {
     const q = parseQuery(buf);
     const onQuery = this.opts.onQuery;
     if (q.kind === 'drop') {
-      onQuery?.({ transport, rcode: -1, cached: false, dropped: true });
+      onQuery?.({ transport, peer, rcode: -1, cached: false, dropped: true });
       return null;
     }
     if (q.kind === 'error') {
-      onQuery?.({ transport, rcode: q.rcode, cached: false });
+      onQuery?.({ transport, peer, rcode: q.rcode, cached: false });
       return [encodeErrorResponse(buf, q.id, q.opcode, q.rd, q.rcode, q.questionEnd, q.edns, this.udpPayload)];
     }
-    if (q.edns && q.edns.version > 0) return this.errorReply(buf, q, Rcode.BADVERS, transport);
+    if (q.edns && q.edns.version > 0) return this.errorReply(buf, q, Rcode.BADVERS, transport, peer);
     if (q.opcode === Opcode.NOTIFY) {
       // We are the primary: a NOTIFY for a zone we host is acknowledged (and changes nothing), others refused.
       const zone = this.zoneSet.get(q.qname);
       const rcode = zone ? Rcode.NOERROR : Rcode.NOTAUTH;
-      onQuery?.({ transport, qtype: q.qtype, rcode, cached: false });
+      onQuery?.({ transport, peer, qname: q.qname, qtype: q.qtype, rcode, cached: false });
       const out = encodeErrorResponse(buf, q.id, q.opcode, q.rd, rcode, q.questionEnd, q.edns, this.udpPayload);
       if (zone) out[2] |= 0x04;
       return [out];
     }
-    if (q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) return this.errorReply(buf, q, Rcode.REFUSED, transport);
-    if (q.qtype === RRType.OPT) return this.errorReply(buf, q, Rcode.FORMERR, transport);
-    if (UNSUPPORTED_QTYPES.has(q.qtype)) return this.errorReply(buf, q, Rcode.NOTIMP, transport);
-    if (TRANSFER_TYPES.has(q.qtype)) return this.transfer(buf, q, transport, peer, (rcode) => this.errorReply(buf, q, rcode, transport));
+    if (q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) return this.errorReply(buf, q, Rcode.REFUSED, transport, peer);
+    if (q.qtype === RRType.OPT) return this.errorReply(buf, q, Rcode.FORMERR, transport, peer);
+    if (UNSUPPORTED_QTYPES.has(q.qtype)) return this.errorReply(buf, q, Rcode.NOTIMP, transport, peer);
+    if (TRANSFER_TYPES.has(q.qtype)) return this.transfer(buf, q, transport, peer, (rcode) => this.errorReply(buf, q, rcode, transport, peer));
 
     const maxSize = transport === 'tcp' ? MAX_MESSAGE : q.edns ? Math.max(512, Math.min(q.edns.payload, this.udpPayload)) : 512;
     // Key: the question name as sent, lower-cased, and what shapes the answer (type, class, EDNS/DO, size).
     const key = buf.toString('latin1', HEADER_SIZE, q.nameEnd).toLowerCase() + '|' + q.qtype + '|' + q.qclass + (q.edns ? (q.edns.dnssecOk ? '|D|' : '|E|') : '|-|') + maxSize;
     const hit = this.cache.get(key);
     if (hit) {
-      onQuery?.({ transport, qtype: q.qtype, rcode: hit[3] & 0xf, cached: true });
+      onQuery?.({ transport, peer, qname: q.qname, qtype: q.qtype, rcode: hit[3] & 0xf, cached: true });
       return [personalize(hit, buf, q.questionEnd, q.id, q.rd, q.cd)];
     }
     const result = lookup(this.zoneSet, q.qname, q.qtype);
@@ -185,12 +189,12 @@ export class DnsEngine {
       if (this.cache.size >= cap) this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(key, out);
     }
-    onQuery?.({ transport, qtype: q.qtype, rcode: result.rcode, cached: false });
+    onQuery?.({ transport, peer, qname: q.qname, qtype: q.qtype, rcode: result.rcode, cached: false });
     return [out];
   }
 
-  private errorReply(buf: Buffer, q: QueryRequest, rcode: number, transport: Transport): Buffer[] {
-    this.opts.onQuery?.({ transport, qtype: q.qtype, rcode, cached: false });
+  private errorReply(buf: Buffer, q: QueryRequest, rcode: number, transport: Transport, peer: string): Buffer[] {
+    this.opts.onQuery?.({ transport, peer, qname: q.qname, qtype: q.qtype, rcode, cached: false });
     return [encodeErrorResponse(buf, q.id, q.opcode, q.rd, rcode, q.questionEnd, q.edns, this.udpPayload)];
   }
 
@@ -208,12 +212,12 @@ export class DnsEngine {
     if (q.qtype === RRType.AXFR) {
       // RFC 5936 §4.2: AXFR is a TCP affair.
       if (transport === 'udp') return error(Rcode.FORMERR);
-      this.opts.onQuery?.({ transport, qtype: q.qtype, rcode: 0, cached: false });
+      this.opts.onQuery?.({ transport, peer, qname: q.qname, qtype: q.qtype, rcode: 0, cached: false });
       return packTransfer(frame, axfrRecords(zone));
     }
     if (q.clientSerial === undefined) return error(Rcode.FORMERR);
     const incremental = ixfrRecords(zone, this.history(zone.origin), q.clientSerial);
-    this.opts.onQuery?.({ transport, qtype: q.qtype, rcode: 0, cached: false });
+    this.opts.onQuery?.({ transport, peer, qname: q.qname, qtype: q.qtype, rcode: 0, cached: false });
     if (transport === 'udp') {
       // RFC 1995 §2: over UDP, what does not fit is answered with the current SOA only ("use TCP").
       const soaOnly = [{ name: zone.origin, ttl: zone.soaSet.ttl, rdata: zone.soa }];
