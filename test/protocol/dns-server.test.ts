@@ -302,6 +302,15 @@ describe('dns server (dig, kdig)', function () {
       two.writeUInt16BE(2, 4);
       const formerr = await udpExchange(s, two);
       assert.equal(formerr![3] & 0xf, 1);
+      // qdcount 65535 over a few octets, and a question name that is a compression-pointer loop
+      const many = rawQuery('www.example.com', 1, 4);
+      many.writeUInt16BE(65535, 4);
+      assert.equal((await udpExchange(s, many))![3] & 0xf, 1);
+      const loop = Buffer.concat([rawQuery('x', 1, 5).subarray(0, 12), Buffer.from([0xc0, 12, 0, 1, 0, 1])]);
+      assert.equal((await udpExchange(s, loop))![3] & 0xf, 1);
+      const selfLoop = Buffer.concat([rawQuery('x', 1, 6).subarray(0, 12), Buffer.from([1, 0x61, 0xc0, 12, 0, 1, 0, 1])]);
+      assert.equal((await udpExchange(s, selfLoop))![3] & 0xf, 1);
+      assert.equal((await udpExchange(s, rawQuery('www.example.com', 1, 8)))![3] & 0xf, 0, 'the next valid query is answered');
     } finally {
       s.close();
     }
