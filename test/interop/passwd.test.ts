@@ -1,0 +1,123 @@
+import { strict as assert } from 'node:assert';
+import * as http from 'node:http';
+import { describeResult, findProgram, parseLdif, requirePrograms, runClient, type ClientResult } from '../support/clients';
+import { startIspd, type IspdHandle } from '../support/ispd-process';
+import { PAM_SERVICE, pamLogin, requireNslcd, startNslcd, type Nslcd } from '../support/nslcd';
+import { SLAPD_ROOT_DN, SLAPD_ROOT_PASSWORD, startSlapd, type SlapdHandle } from '../support/slapd-process';
+import { ISPMAN_LIKE_FLAGS, targetKind } from '../support/target';
+import { ADMIN } from './fixtures';
+
+const DAVE = 'uid=dave_example_com,ou=users,ispmanDomain=example.com,o=ispman';
+const PASSWORD_MODIFY_OID = '1.3.6.1.4.1.4203.1.11.1';
+
+/** auth and account as in nslcd-pam.test.ts, plus password: chauthtok goes to pam_ldap, which asks nslcd. */
+const PAM_WITH_PASSWORD = `# /etc/pam.d/${PAM_SERVICE}, written by ispd's passwd interop test and removed afterwards
+auth     required  pam_ldap.so
+account  required  pam_ldap.so
+password required  pam_ldap.so
+`;
+
+/** Sum of a counter's samples whose labels include `label` (Prometheus text format from /metrics). */
+function counterFromMetrics(text: string, name: string, label: string): number {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && line.includes(label))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+function fetchText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+/**
+ * A user changes their password through PAM: pamtester chauthtok → pam_ldap → nslcd → the server
+ * (nslcd sends a Password Modify extended operation, RFC 3062, bound as the user with the old password).
+ * Afterwards only the new password logs in, and ispd stored it hashed with its configured scheme.
+ */
+describe('interop: a password change through PAM (pamtester chauthtok, pam_ldap, nslcd)', function () {
+  this.timeout(120000);
+  let ispd: IspdHandle | undefined;
+  let slapd: SlapdHandle | undefined;
+  let nslcd: Nslcd | undefined;
+
+  before(async function () {
+    requireNslcd(this);
+    requirePrograms(this, 'setpriv', 'ldapsearch');
+    if (targetKind() === 'slapd') slapd = await startSlapd();
+    else ispd = await startIspd({ config: ISPMAN_LIKE_FLAGS });
+    nslcd = await startNslcd({ ldapUrl: (ispd ?? slapd)!.ldapUrl, pamConfig: PAM_WITH_PASSWORD });
+  });
+
+  after(async () => {
+    await nslcd?.stop();
+    await Promise.all([ispd?.stop(), slapd?.stop()]);
+  });
+
+  const explain = (result: ClientResult): string => nslcd?.explain(result) ?? describeResult(result);
+  /**
+   * pamtester chauthtok run as the user itself (its uid and gid, resolved through nslcd), as passwd runs for
+   * a user: pam_ldap asks for the current password, then the new one twice. Run as root, or as another
+   * user, pam_ldap instead asks for the password of nslcd.conf's rootpwmoddn (an administrator's reset).
+   */
+  async function chauthtok(user: string, old: string, next: string, again = next): Promise<ClientResult> {
+    const entry = await runClient('getent', ['passwd', user], { timeoutMs: 20000 });
+    assert.equal(entry.code, 0, explain(entry));
+    const [, , uid, gid] = entry.stdout.trim().split(':');
+    return runClient('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', findProgram('pamtester') ?? 'pamtester', '-v', PAM_SERVICE, user, 'chauthtok'], {
+      input: `${old}\n${next}\n${again}\n`,
+      timeoutMs: 30000,
+    });
+  }
+
+  async function passwordModifyCount(): Promise<number> {
+    if (!ispd) return 0;
+    return counterFromMetrics(await fetchText(`http://127.0.0.1:${ispd.metricsPort}/metrics`), 'ispd_ldap_operations_total', PASSWORD_MODIFY_OID);
+  }
+
+  it('the user logs in with the old password before the change', async () => {
+    const login = await pamLogin('dave_example_com', 'dave-secret');
+    assert.equal(login.code, 0, explain(login));
+  });
+
+  it('chauthtok with a wrong current password fails and changes nothing', async () => {
+    const result = await chauthtok('dave_example_com', 'not-daves', 'dave-never');
+    assert.notEqual(result.code, 0, explain(result));
+    assert.equal((await pamLogin('dave_example_com', 'dave-secret')).code, 0);
+    assert.notEqual((await pamLogin('dave_example_com', 'dave-never')).code, 0);
+  });
+
+  it('chauthtok with the current password sets the new one, through a Password Modify extended operation', async () => {
+    const before = await passwordModifyCount();
+    const result = await chauthtok('dave_example_com', 'dave-secret', 'dave-Changed-42');
+    assert.equal(result.code, 0, explain(result));
+    assert.match(result.stdout + result.stderr, /authentication token altered successfully/, explain(result));
+    if (ispd) assert.equal(await passwordModifyCount(), before + 1, `nslcd changed the password without Password Modify\n${nslcd?.output().split('\n').slice(-30).join('\n')}`);
+  });
+
+  it('afterwards pamtester authenticates with the new password and refuses the old one', async () => {
+    const fresh = await pamLogin('dave_example_com', 'dave-Changed-42');
+    assert.equal(fresh.code, 0, explain(fresh));
+    const old = await pamLogin('dave_example_com', 'dave-secret');
+    assert.notEqual(old.code, 0, explain(old));
+    assert.match(old.stdout + old.stderr, /Authentication failure/, explain(old));
+  });
+
+  it('the stored userPassword is hashed ({SSHA512}, ispd\'s default), one value, not the clear text', async () => {
+    const reader = slapd ? { dn: SLAPD_ROOT_DN, password: SLAPD_ROOT_PASSWORD } : ADMIN;
+    const result = await runClient('ldapsearch', ['-x', '-LLL', '-o', 'ldif-wrap=no', '-H', (ispd ?? slapd)!.ldapUrl, '-D', reader.dn, '-w', reader.password, '-b', DAVE, '-s', 'base', '(objectClass=*)', 'userPassword']);
+    assert.equal(result.code, 0, describeResult(result));
+    const stored = parseLdif(result.stdout)[0]?.attributes.get('userpassword') ?? [];
+    assert.equal(stored.length, 1, describeResult(result));
+    assert.ok(!stored[0].includes('dave-Changed-42'), 'stored in clear text');
+    // slapd without pw-sha2 as its password-hash setting stores {SSHA}; ispd's default is {SSHA512}
+    assert.match(stored[0], slapd ? /^\{S?SHA/ : /^\{SSHA512\}[A-Za-z0-9+/]+=*$/, describeResult(result));
+  });
+});
