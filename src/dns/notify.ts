@@ -45,6 +45,8 @@ export interface NotifierOptions {
   maxDelayMs?: number;
   /** Give up after this many sends (RFC 1996 §3.6 suggests a handful; "until acknowledged" within reason). */
   maxAttempts?: number;
+  /** At most this many NOTIFY messages per second (BIND's notify-rate): thousands of zones start at once. */
+  ratePerSecond?: number;
   onAcknowledged?(zone: string, serial: number, target: NotifyTarget): void;
   onGiveUp?(zone: string, serial: number, target: NotifyTarget): void;
 }
@@ -64,7 +66,12 @@ export class Notifier {
   private readonly pending = new Map<string, Pending>();
   private sockets: { v4?: dgram.Socket; v6?: dgram.Socket } = {};
   private closed = false;
-  private readonly opts: Required<Pick<NotifierOptions, 'initialDelayMs' | 'maxDelayMs' | 'maxAttempts'>> & NotifierOptions;
+  private readonly opts: Required<Pick<NotifierOptions, 'initialDelayMs' | 'maxDelayMs' | 'maxAttempts' | 'ratePerSecond'>> & NotifierOptions;
+  /** Sends waiting for the rate limit, oldest first. */
+  private readonly queue: Array<{ key: string; p: Pending }> = [];
+  private windowStart = 0;
+  private sentInWindow = 0;
+  private drainTimer?: NodeJS.Timeout;
 
   constructor(opts: NotifierOptions = {}) {
     this.opts = {
@@ -72,6 +79,7 @@ export class Notifier {
       initialDelayMs: opts.initialDelayMs ?? 1000,
       maxDelayMs: opts.maxDelayMs ?? 60000,
       maxAttempts: opts.maxAttempts ?? 10,
+      ratePerSecond: opts.ratePerSecond ?? 100,
     };
   }
 
@@ -110,11 +118,28 @@ export class Notifier {
       this.opts.onGiveUp?.(p.zone, p.serial, p.target);
       return;
     }
+    const now = Date.now();
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.sentInWindow = 0;
+    }
+    if (this.sentInWindow >= this.opts.ratePerSecond || this.queue.length > 0) {
+      this.queue.push({ key, p });
+      this.drainTimer ??= setTimeout(() => this.drain(), this.windowStart + 1000 - now).unref();
+      return;
+    }
+    this.sentInWindow++;
     p.attempt++;
     this.socket(isIPv6(p.target.host)).send(p.message, p.target.port, p.target.host, () => undefined);
     const delay = Math.min(this.opts.initialDelayMs * 2 ** (p.attempt - 1), this.opts.maxDelayMs);
     p.timer = setTimeout(() => this.send(key, p), delay);
     p.timer.unref();
+  }
+
+  private drain(): void {
+    this.drainTimer = undefined;
+    const waiting = this.queue.splice(0, this.queue.length);
+    for (const { key, p } of waiting) this.send(key, p);
   }
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -140,6 +165,8 @@ export class Notifier {
 
   close(): void {
     this.closed = true;
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.queue.length = 0;
     for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
     this.pending.clear();
     this.sockets.v4?.close();
