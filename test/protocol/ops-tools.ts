@@ -44,8 +44,8 @@ export interface Served {
   metricsPort: number;
   /** JSON log lines written so far (stdout; anything else is ignored). */
   logs(): LogLine[];
-  /** Resolves with the first log line matching, waiting up to timeoutMs. */
-  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number, what?: string): Promise<LogLine>;
+  /** Resolves with the first log line matching (among lines from index `from` on), waiting up to timeoutMs. */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number, what?: string, from?: number): Promise<LogLine>;
   /** Resolves with the exit code and signal once the process is gone. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
@@ -84,10 +84,10 @@ export async function serve(db: string, args: string[] = [], options: { env?: No
           return [];
         }
       });
-  const waitForLog = async (match: (line: LogLine) => boolean, timeoutMs = 10000, what = 'a log line'): Promise<LogLine> => {
+  const waitForLog = async (match: (line: LogLine) => boolean, timeoutMs = 10000, what = 'a log line', from = 0): Promise<LogLine> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = logs().find(match);
+      const found = logs().slice(from).find(match);
       if (found) return found;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; output:\n${child.output().slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 50));
