@@ -5,7 +5,7 @@ import { AddressList } from './cidr';
 import { lookup } from './lookup';
 import { encodeResult, personalize } from './response';
 import { nextSerial, SerialFormat } from './serial';
-import { axfrRecords, diffRecords, ixfrRecords, packTransfer, Rec, serialGreater, ZoneDiff, zoneRecordMap } from './transfer';
+import { axfrRecords, diffRecords, ixfrRecords, packTransfer, serialGreater, ZoneDiff, zoneRecordMap } from './transfer';
 import { Opcode, Rcode, RRClass, RRType, SoaData } from './types';
 import { encodeErrorResponse, HEADER_SIZE, MAX_MESSAGE, parseQuery } from './wire';
 import { Zone, ZoneSet } from './zone';
@@ -43,7 +43,8 @@ export interface EngineOptions {
 
 interface ZoneState {
   served: number;
-  records: Map<string, Rec>;
+  /** The zone as last served: diffed against its successor only when one comes (no per-zone maps kept). */
+  zone: Zone;
   soa: SoaData;
   soaTtl: number;
   history: ZoneDiff[];
@@ -114,7 +115,6 @@ export class DnsEngine {
   private settle(zone: Zone): boolean {
     const format = this.opts.serialFormat ?? 'date';
     const now = this.opts.now?.() ?? new Date();
-    const records = zoneRecordMap(zone);
     const prev = this.state.get(zone.origin);
     const stored = zone.serial;
     if (!prev) {
@@ -123,10 +123,10 @@ export class DnsEngine {
       if (floor !== undefined && !serialGreater(stored, floor)) served = nextSerial(floor, format, now);
       if (served !== stored) zone.setSerial(served);
       this.retired.delete(zone.origin);
-      this.state.set(zone.origin, { served, records, soa: zone.soa, soaTtl: zone.soaSet.ttl, history: [] });
+      this.state.set(zone.origin, { served, zone, soa: zone.soa, soaTtl: zone.soaSet.ttl, history: [] });
       return true;
     }
-    const { deleted, added } = diffRecords(prev.records, records);
+    const { deleted, added } = diffRecords(zoneRecordMap(prev.zone), zoneRecordMap(zone));
     const soaChanged = soaFieldsDiffer(prev.soa, zone.soa) || prev.soaTtl !== zone.soaSet.ttl;
     const contentChanged = deleted.length > 0 || added.length > 0 || soaChanged;
     let served = prev.served;
@@ -139,7 +139,7 @@ export class DnsEngine {
       const depth = this.opts.historyDepth ?? 64;
       if (history.length > depth) history.splice(0, history.length - depth);
     }
-    this.state.set(zone.origin, { served, records, soa: zone.soa, soaTtl: zone.soaSet.ttl, history });
+    this.state.set(zone.origin, { served, zone, soa: zone.soa, soaTtl: zone.soaSet.ttl, history });
     return served !== prev.served;
   }
 
