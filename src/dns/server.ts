@@ -143,6 +143,13 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     }
   }
   udp.on('error', (err) => logger.warn({ err: err.message }, 'DNS UDP socket error'));
+  // Bursts of queries queue in the kernel while a zone rebuild runs: give them room (capped by net.core.rmem_max).
+  try {
+    udp.setRecvBufferSize(4 << 20);
+    udp.setSendBufferSize(1 << 20);
+  } catch {
+    // the OS refused; its defaults stay
+  }
   const port = udp.address().port;
 
   const unsubscribe = opts.onCommitted?.(() => source.sync());
