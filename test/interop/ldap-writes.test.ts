@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Attribute, Change, Client } from 'ldapts';
 import { describeResult, parseLdif, requirePrograms, runClient, type ClientResult } from '../support/clients';
 import { ISPD_CLI } from '../support/ispd-process';
 import { pickFreePort } from '../support/ports';
-import { DEMO_LDIF, makeTempDir, startServerProcess, type ServerProcess } from '../support/server-process';
+import { DEMO_LDIF, REPO_ROOT, makeTempDir, startServerProcess, type ServerProcess } from '../support/server-process';
 import { SLAPD_ROOT_DN, SLAPD_ROOT_PASSWORD } from '../support/slapd-process';
 import { startTarget, targetKind, type LdapTarget } from '../support/target';
 import { ADMIN, FIXTURES_DIR } from './fixtures';
@@ -496,4 +497,100 @@ describe('interop: an acknowledged write survives kill -9 of ispd', function () 
     assert.equal(found.code, 0, describeResult(found));
     assert.equal(parseLdif(found.stdout).length, 20, describeResult(found));
   });
+});
+
+/**
+ * Write rates, measured and printed, not asserted (machines differ): adds/s and modifies/s over a timed
+ * run with several ldapts connections bound as the admin, against ispd with SQLite synchronous=FULL (the
+ * shipped setting: every commit waits for fsync of the WAL) and with synchronous=NORMAL (commits survive a
+ * process crash but not a power loss), to show what durability costs. Started through
+ * fixtures/serve-synchronous.ts so that both runs share one code path. Runs only when
+ * ISPD_WRITE_RATE_SECONDS is set (e.g. 10): it takes 4 × that long.
+ */
+describe('measure: write rate of ispd (adds/s, modifies/s; synchronous FULL vs NORMAL)', function () {
+  const seconds = Number(process.env.ISPD_WRITE_RATE_SECONDS ?? 0);
+  const connections = Number(process.env.ISPD_WRITE_RATE_CONNECTIONS ?? 8);
+  this.timeout(60000 + seconds * 4 * 1000 * 2);
+  const results: Array<{ mode: string; adds: number; modifies: number; addErrors: number; modifyErrors: number }> = [];
+
+  before(function () {
+    if (!(seconds > 0) || targetKind() === 'slapd') this.skip();
+  });
+
+  after(() => {
+    if (results.length === 0) return;
+    console.log(`      write rate, ${connections} connections, ${seconds} s per run (${new Date().toISOString()}):`);
+    for (const r of results) {
+      console.log(`        synchronous=${r.mode.padEnd(6)}  adds/s ${(r.adds / seconds).toFixed(0).padStart(6)}   modifies/s ${(r.modifies / seconds).toFixed(0).padStart(6)}   (errors: ${r.addErrors + r.modifyErrors})`);
+    }
+  });
+
+  for (const mode of ['FULL', 'NORMAL']) {
+    it(`synchronous=${mode}`, async () => {
+      const dir = makeTempDir('writes-rate');
+      let server: ServerProcess | undefined;
+      const clients: Client[] = [];
+      try {
+        const dbFile = path.join(dir, 'ispd.sqlite');
+        const load = await runClient(process.execPath, [ISPD_CLI, 'import', '--db', dbFile, DEMO_LDIF], { timeoutMs: 60000 });
+        assert.equal(load.code, 0, describeResult(load));
+        const port = await pickFreePort();
+        server = await startServerProcess({
+          executable: process.execPath,
+          args: [path.join(REPO_ROOT, 'dist', 'test', 'interop', 'fixtures', 'serve-synchronous.js'), mode, '--db', dbFile, '--ldap', `127.0.0.1:${port}`, '--dns', 'off', '--metrics', 'off', '--log-level', 'warn'],
+          host: '127.0.0.1',
+          port,
+          startTimeoutMs: 15000,
+          cwd: dir,
+        });
+        const url = `ldap://127.0.0.1:${port}`;
+        for (let i = 0; i < connections; i++) {
+          const client = new Client({ url, timeout: 10000 });
+          await client.bind(ADMIN_DN, ADMIN_PASSWORD);
+          clients.push(client);
+        }
+        const branch = 'ou=rate,ispmanDomain=example.net,o=ispman';
+        await clients[0].add(branch, { objectClass: ['organizationalUnit'], ou: ['rate'] });
+        const added: string[][] = clients.map(() => []);
+        const result = { mode, adds: 0, modifies: 0, addErrors: 0, modifyErrors: 0 };
+
+        let deadline = Date.now() + seconds * 1000;
+        await Promise.all(
+          clients.map(async (client, c) => {
+            for (let i = 0; Date.now() < deadline; i++) {
+              const dn = `cn=r${c}-${i},${branch}`;
+              try {
+                await client.add(dn, { objectClass: ['organizationalRole'], cn: [`r${c}-${i}`], description: ['0'] });
+                added[c].push(dn);
+                result.adds++;
+              } catch {
+                result.addErrors++;
+              }
+            }
+          }),
+        );
+        deadline = Date.now() + seconds * 1000;
+        await Promise.all(
+          clients.map(async (client, c) => {
+            for (let i = 0; Date.now() < deadline; i++) {
+              const dn = added[c][i % added[c].length];
+              try {
+                await client.modify(dn, [new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: [String(i)] }) })]);
+                result.modifies++;
+              } catch {
+                result.modifyErrors++;
+              }
+            }
+          }),
+        );
+        results.push(result);
+        assert.equal(result.addErrors + result.modifyErrors, 0, 'writes failed during the run');
+        assert.ok(result.adds > 0 && result.modifies > 0);
+      } finally {
+        await Promise.all(clients.map((client) => client.unbind().catch(() => undefined)));
+        await server?.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
