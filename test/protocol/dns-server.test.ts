@@ -348,7 +348,15 @@ describe('dns server (dig, kdig)', function () {
         }
         await new Promise((r) => setTimeout(r, 2));
       }
-      const ok = await udpExchange(s, rawQuery('www.example.com', 1, 0x7777), 3000);
+      // A fresh socket: the flood's answers may have filled the first one's receive buffer. The server may
+      // still be working through the queued flood, so allow it a while.
+      const probe = dgram.createSocket('udp4');
+      let ok: Buffer | null = null;
+      try {
+        for (let i = 0; i < 5 && !ok; i++) ok = await udpExchange(probe, rawQuery('www.example.com', 1, 0x7770 + i), 3000);
+      } finally {
+        probe.close();
+      }
       assert.ok(ok, 'valid query answered after the flood');
       assert.equal(ok![3] & 0xf, 0);
       assert.equal(warnings.length, warningsBefore, warnings.slice(warningsBefore).join('\n'));
