@@ -154,6 +154,11 @@ ${extra}`;
         65, // 12 no structural class
         21, // 13 undefined object class
         20, // 14 a value given twice
+        21, // 14a IA5 String with a non-ASCII character
+        21, // 14b empty Directory String
+        21, // 14c DN syntax
+        21, // 14d Numeric String
+        21, // 14e Integer (mailQuota)
       ];
       assert.deepEqual(printedResultCodes(result.stderr), expected, describeResult(result));
       assert.match(result.stderr, /No such object \(32\)\n\s*matched DN: ispmanDomain=example\.com,\s?o=ispman/i, describeResult(result));
