@@ -145,7 +145,6 @@ export class SqliteBackend implements Backend {
     rebaseDescendant: Database.Statement;
     upsertStats: Database.Statement;
     subtreeProbe: Database.Statement;
-    changesSince: Database.Statement;
     lastSeq: Database.Statement;
     count: Database.Statement;
     dataVersion: Database.Statement;
@@ -184,7 +183,6 @@ export class SqliteBackend implements Backend {
           'ON CONFLICT(attr) DO UPDATE SET rows = rows + excluded.rows, vals = vals + excluded.vals',
       ),
       subtreeProbe: st('SELECT count(*) FROM (SELECT 1 FROM entries INDEXED BY entries_path WHERE path >= ? AND path < ? LIMIT ?)').pluck(),
-      changesSince: st('SELECT seq, kind, dn_norm, old_dn_norm, time FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
       lastSeq: st("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)").pluck(),
       count: st('SELECT count(*) FROM entries').pluck(),
       dataVersion: st('PRAGMA data_version').pluck(),
@@ -356,7 +354,9 @@ export class SqliteBackend implements Backend {
   }
 
   changesSince(afterSeq: number, limit = 1000): ChangeRecord[] {
-    const rows = this.s.changesSince.all(afterSeq, limit) as [number, ChangeKind, string, string | null, number][];
+    const n = Math.max(1, Math.floor(limit));
+    const stmt = this.prepare(`SELECT seq, kind, dn_norm, old_dn_norm, time FROM changes WHERE seq > ? ORDER BY seq LIMIT ${n}`);
+    const rows = stmt.all(afterSeq) as [number, ChangeKind, string, string | null, number][];
     return rows.map((r) => {
       const c: ChangeRecord = { seq: r[0], kind: r[1], dnNorm: r[2], time: r[4] };
       if (r[3] !== null) c.oldDnNorm = r[3];
