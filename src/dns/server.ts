@@ -443,7 +443,10 @@ class EntrySource {
     const report = buildZonesReport(entries, { defaultSerial: this.defaultSerial(), reverse: false });
     for (const w of report.warnings.slice(0, 50)) this.logger.warn({ warning: w }, 'DNS data problem');
     const built = new Set(report.zones.map((z) => z.origin));
-    const removed = [...origins].filter((o) => !built.has(o) && this.engine.zone(o) && this.engine.zone(o)!.source.layout !== 'reverse');
+    // A zone whose SOA entry went while other entries of it remain keeps being served as it was: ISPMan's
+    // touchSOA deletes and re-adds the SOA entry (the serial is in its DN) in separate operations, and the
+    // zone must not flicker to REFUSED in between. It goes when its last entry goes.
+    const removed = [...origins].filter((o) => !built.has(o) && this.engine.zone(o)?.source.layout !== 'reverse' && this.engine.zone(o) && !this.byZone.get(o)?.size);
     // A generated reverse zone takes its SOA names and NS from a contributing forward zone: regenerate the
     // ones fed by a zone whose SOA names or NS changed (or that went away).
     for (const o of origins) {

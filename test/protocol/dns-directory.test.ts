@@ -165,6 +165,19 @@ describe('dns server over the directory (in-process store)', function () {
     assert.equal((await ask('fresh.test', 6)).rcode, 5);
   });
 
+  it("ISPMan's touchSOA (delete the SOA entry, add it back with a new serial) does not take the zone away", async () => {
+    const soaDn = 'relativeDomainName=@,sOARecord=ns1.example.net. dnsmaster.example.com. 2009010101 3H 30M 1W 1D,ou=sOARecord,dc=example,dc=com,ou=DNS,o=ispman';
+    const entry = store.backend.getByDnNorm(store.directory.dn.normalize(soaDn))!;
+    const soaValue = Object.entries(entry.attrs).find(([k]) => k.toLowerCase() === 'soarecord')![1][0];
+    const current = Number(soaValue.split(/\s+/)[2]);
+    await store.directory.delete(soaDn, SYSTEM_CONTEXT);
+    const between = await ask('www.example.com', 1);
+    assert.equal(between.rcode, 0, 'still served while the SOA entry is being replaced');
+    const next = soaValue.replace(String(current), String(current + 1));
+    await store.directory.add(soaDn, { objectClass: ['top', 'dNSZone'], relativeDomainName: ['@'], zoneName: ['example.com'], sOARecord: [next] }, SYSTEM_CONTEXT);
+    assert.equal(await serial('example.com'), current + 1);
+  });
+
   it('a rename (modifyDN) is followed too', async () => {
     const from = `relativeDomainName=webmail,cNAMERecord=www.example.com.,ou=cNAMERecord,${ZONE_DN}`;
     const before = await ask('webmail.example.com', 1);
