@@ -337,7 +337,7 @@ export function reverseZoneOfAddress(address: string): string | undefined {
   return owner ? reverseZoneName(owner) : undefined;
 }
 
-const DNSDATA_KINDS = new Set(['soarecords', 'nsrecords', 'mxrecords', 'arecords', 'cnames', 'txtrecords']);
+const DNSDATA_KINDS = new Set(['soarecords', 'nsrecords', 'mxrecords', 'arecords', 'aaaarecords', 'cnames', 'txtrecords']);
 
 function isDnsDataEntry(entry: Entry, attrs: Attrs): boolean {
   const cn = (attrs.first('cn') ?? '').toLowerCase();
@@ -387,7 +387,7 @@ function collectDnsData(entry: Entry, attrs: Attrs, zoneFor: ZoneFor, setSoa: Se
     } else if (kind === 'mxrecords' && parts.length === 3) {
       owner = resolveRelative(parts[0], origin);
       r = parseRecord('mxrecord', `${parts[1]} ${parts[2]}`, origin, 'bind');
-    } else if (kind === 'arecords' && parts.length === 2) {
+    } else if ((kind === 'arecords' || kind === 'aaaarecords') && parts.length === 2) {
       owner = resolveRelative(parts[0], origin);
       r = parseRecord(validIPv6(parts[1]) ? 'aaaarecord' : 'arecord', parts[1], origin, 'bind');
     } else if (kind === 'cnames' && parts.length === 2) {
