@@ -407,6 +407,8 @@ export function runBackendConformance(name: string, open: () => Backend, cleanup
         assert.ok(changes[0].time >= t0 - 1000 && changes[0].time <= Date.now() + 1000);
         assert.equal(b.lastChangeSeq(), changes[1].seq);
         assert.deepEqual(b.changesSince(start, 1).length, 1);
+        assert.deepEqual(b.changesSince(start, 0), []);
+        assert.deepEqual(b.changesSince(b.lastChangeSeq()), []);
         const all = b.changesSince(0);
         for (let i = 1; i < all.length; i++) assert.ok(all[i].seq > all[i - 1].seq);
       });

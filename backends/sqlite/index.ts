@@ -354,7 +354,8 @@ export class SqliteBackend implements Backend {
   }
 
   changesSince(afterSeq: number, limit = 1000): ChangeRecord[] {
-    const n = Math.max(1, Math.floor(limit));
+    if (!(limit >= 1)) return [];
+    const n = Math.floor(limit);
     const stmt = this.prepare(`SELECT seq, kind, dn_norm, old_dn_norm, time FROM changes WHERE seq > ? ORDER BY seq LIMIT ${n}`);
     const rows = stmt.all(afterSeq) as [number, ChangeKind, string, string | null, number][];
     return rows.map((r) => {
