@@ -544,6 +544,31 @@ export function runBackendConformance(name: string, open: () => Backend, cleanup
         assert.equal(b.count(), 101);
       });
 
+      it('answers getByDnNorm and hasChildren about what it loaded while a load runs', () => {
+        b.close();
+        cleanup();
+        b = open();
+        const seen: Array<[string, boolean, boolean]> = [];
+        const backend = b;
+        function* checked() {
+          yield { ...testEntry('o=Live', { objectClass: ['organization'] }, null), parentDnNorm: null };
+          for (let i = 0; i < 3; i++) {
+            // An importer checks each record against what is already loaded (parents first, no duplicates).
+            const parent = backend.getByDnNorm('o=live');
+            seen.push([parent?.dnNorm ?? '', backend.getByDnNorm(`uid=l${i},o=live`) !== undefined, parent ? backend.hasChildren(parent.id) : false]);
+            yield { ...testEntry(`uid=l${i},o=Live`, { uid: [`l${i}`] }, null), parentDnNorm: 'o=live' };
+          }
+        }
+        assert.equal(b.bulkLoad(checked()), 4);
+        assert.deepEqual(seen, [
+          ['o=live', false, false],
+          ['o=live', false, true],
+          ['o=live', false, true],
+        ]);
+        assert.equal(b.getByDnNorm('uid=l2,o=live')!.parentId, b.getByDnNorm('o=live')!.id);
+        assert.equal(b.hasChildren(b.getByDnNorm('o=live')!.id), true);
+      });
+
       it('an empty store rolls back a failed first load, indexes included', () => {
         b.close();
         cleanup();

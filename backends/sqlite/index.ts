@@ -120,6 +120,11 @@ export class SqliteBackend implements Backend {
   private lastSyncCheck = 0;
   /** The path of the last search base (searches mostly share one base). */
   private lastBase = { dnNorm: '', path: '' };
+  /**
+   * While bulkLoad fills an empty store (its DN and parent indexes dropped), what it has loaded so far, so
+   * that an importer checking records as they stream in can still ask getByDnNorm and hasChildren.
+   */
+  private freshLoad: { idOf: Map<string, number>; parents: Set<number> } | null = null;
 
   // Work of the open write transaction, applied to the in-memory state only after it commits.
   private pendingStats = new Map<string, AttrStats>();
@@ -313,6 +318,11 @@ export class SqliteBackend implements Backend {
   // ---- reads ----
 
   getByDnNorm(dnNorm: string): StoredEntry | undefined {
+    if (this.freshLoad !== null) {
+      // Inside a bulk load into an empty store the DN index is dropped: the load's own map knows every entry.
+      const id = this.freshLoad.idOf.get(dnNorm);
+      return id === undefined ? undefined : this.getById(id);
+    }
     const r = this.s.getByDnNorm.get(dnNorm) as Row | undefined;
     return r ? rowToEntry(r) : undefined;
   }
@@ -323,6 +333,7 @@ export class SqliteBackend implements Backend {
   }
 
   hasChildren(id: number): boolean {
+    if (this.freshLoad !== null) return this.freshLoad.parents.has(id);
     return this.s.hasChild.get(id) !== undefined;
   }
 
@@ -862,12 +873,15 @@ export class SqliteBackend implements Backend {
    * sorted at the end, index rows are staged and inserted in key order, the file uses a rollback journal for
    * the load, and no per-entry change is logged (no reader can hold state from before). Into a non-empty
    * store every entry is logged as an 'add', like any write.
+   * While the load runs, the iterable may call getByDnNorm, getById and hasChildren (an importer checking
+   * each record against what came before); searches must wait for the load to finish.
    */
   bulkLoad(entries: Iterable<NewEntry & { parentDnNorm: string | null }>, onProgress?: (n: number) => void): number {
     if (this.txDepth > 0) throw new Error('bulkLoad inside a write transaction');
     const db = this.db;
     const fresh = this.entryCount === 0;
     const idOf = new Map<string, number>();
+    const parents = new Set<number>();
     let n = 0;
     const insertEntry = this.s.insertEntry;
     const insertChange = this.s.insertChange;
@@ -890,7 +904,10 @@ export class SqliteBackend implements Backend {
         // Into a fresh store, index rows are staged and then inserted in key order: appending to the B-tree is
         // much faster than 3 million random inserts. Into a live store they go straight into idx.
         const staging = fresh;
-        if (fresh) db.exec('DROP INDEX entries_path; DROP INDEX entries_parent; DROP INDEX entries_dn_norm;');
+        if (fresh) {
+          db.exec('DROP INDEX entries_path; DROP INDEX entries_parent; DROP INDEX entries_dn_norm;');
+          this.freshLoad = { idOf, parents };
+        }
         if (staging) db.exec('CREATE TEMP TABLE idx_load(attr TEXT, value TEXT, entry_id INTEGER)');
         const target = staging ? 'temp.idx_load' : 'idx';
         // Index rows go in with multi-row INSERTs: one statement call per TERM_BATCH rows, not per row.
@@ -924,6 +941,7 @@ export class SqliteBackend implements Backend {
             ).lastInsertRowid,
           );
           idOf.set(entry.dnNorm, id);
+          if (fresh && parentId !== null) parents.add(parentId);
           for (let i = 0; i < terms.length; i += 2) {
             batch.push(terms[i], terms[i + 1], id);
             if (batch.length === TERM_BATCH * 3) {
@@ -957,6 +975,7 @@ export class SqliteBackend implements Backend {
       this.reloadStats();
       throw err;
     } finally {
+      this.freshLoad = null;
       db.pragma('synchronous = FULL');
       db.pragma(`cache_size = ${cacheSize}`);
       db.pragma('threads = 0');
