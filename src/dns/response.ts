@@ -36,7 +36,7 @@ export function encodeResult(frame: ResponseFrame, result: LookupResult, limits:
   const budget = limits.maxSize - optSize;
   writeHeader(w, frame.id, frame.opcode, result.aa, frame.rd, false, result.rcode, 1, 0, 0, 0);
   w.bytes(frame.question);
-  w.registerName(frame.qname, HEADER_SIZE);
+  w.registerName(HEADER_SIZE);
   const questionEnd = w.pos;
   const an = writeSets(w, result.answer);
   const ns = writeSets(w, result.authority);

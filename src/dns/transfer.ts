@@ -66,7 +66,7 @@ export function packTransfer(frame: TransferFrame, records: Rec[]): Buffer[] {
     writeHeader(w, frame.id, 0, true, false, false, 0, first ? 1 : 0, 0, 0, 0);
     if (first) {
       w.bytes(frame.question);
-      w.registerName(frame.qname, HEADER_SIZE);
+      w.registerName(HEADER_SIZE);
     }
     let count = 0;
     while (i < records.length) {

@@ -93,16 +93,21 @@ export class WireWriter {
     this.u8(0);
   }
 
-  /** Registers a name already present at `offset` (the echoed question) as a compression target. */
-  registerName(name: string, offset: number): void {
-    let rest = name;
-    let at = offset;
-    while (rest !== '' && at < 0x4000) {
-      if (!this.names.has(rest)) this.names.set(rest, at);
-      const dot = rest.indexOf('.');
-      if (dot < 0) break;
-      at += dot + 1;
-      rest = rest.slice(dot + 1);
+  /**
+   * Registers the uncompressed name written at `offset` (the echoed question) as a compression target, from
+   * its wire labels. Suffixes holding a label with a '.' in it are skipped: their dotted spelling would name a
+   * different name, and a pointer to them would corrupt the answer.
+   */
+  registerName(offset: number): void {
+    const labels: Array<{ at: number; text: string }> = [];
+    for (let pos = offset; pos < this.pos && this.buf[pos] !== 0; pos += this.buf[pos] + 1) {
+      labels.push({ at: pos, text: this.buf.toString('latin1', pos + 1, pos + 1 + this.buf[pos]).toLowerCase() });
+    }
+    let suffix = '';
+    for (let i = labels.length - 1; i >= 0; i--) {
+      if (labels[i].text.includes('.')) return;
+      suffix = suffix === '' ? labels[i].text : `${labels[i].text}.${suffix}`;
+      if (labels[i].at < 0x4000 && !this.names.has(suffix)) this.names.set(suffix, labels[i].at);
     }
   }
 

@@ -156,6 +156,24 @@ describe('dns wire', () => {
       assert.equal(opt.class, 1232);
     });
 
+    it('a question label holding a dot is never a compression target (the answer stays well-formed)', () => {
+      // "a.b" as ONE label under dyn.example.com, which has a wildcard
+      const raw = Buffer.concat([query('x.dyn.example.com', RRType.A).subarray(0, 12), Buffer.from([3, 0x61, 0x2e, 0x62]), query('dyn.example.com', RRType.A).subarray(12)]);
+      const q = parseQuery(raw);
+      assert.equal(q.kind, 'query');
+      if (q.kind !== 'query') return;
+      const frame = { id: q.id, opcode: 0, rd: q.rd, cd: q.cd, qname: q.qname, question: raw.subarray(HEADER_SIZE, q.questionEnd), edns: null };
+      const out = encodeResult(frame, lookup(zones, q.qname, q.qtype), { maxSize: 1232, ourPayload: 1232 });
+      // every record's owner decodes, and none points into the dotted label
+      let pos = q.questionEnd;
+      for (let i = 0; i < out.readUInt16BE(6); i++) {
+        const { name, next } = readName(out, pos);
+        assert.equal(name, 'a.b.dyn.example.com');
+        pos = next + 10 + out.readUInt16BE(next + 8);
+      }
+      assert.equal(pos, out.length);
+    });
+
     it('compresses names', () => {
       const out = encodeResult(frameFor('4unet.net', RRType.NS), lookup(zones, '4unet.net', RRType.NS), { maxSize: 1232, ourPayload: 1232 });
       assert.ok(out.length < 120, `compressed size ${out.length}`);
