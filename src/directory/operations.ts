@@ -458,6 +458,7 @@ export class DirectoryService extends EventEmitter implements Directory {
   }
 
   async add(dn: string, input: Record<string, string[]>, ctx: OperationContext): Promise<void> {
+    this.mustHold(this.dn.normalize(dn));
     const prepared = this.prepareEntry(dn, input, ctx);
     const { dnNorm, attrs } = prepared;
     const parentNorm = prepared.parentDnNorm ?? '';
@@ -487,6 +488,11 @@ export class DirectoryService extends EventEmitter implements Directory {
     this.emit('committed', { kind: 'add', dnNorm: committed.dnNorm });
   }
 
+  /** A write to a DN outside the naming context: like slapd with no database for it, not a missing entry. */
+  private mustHold(dnNorm: string): void {
+    if (!within(dnNorm, this.baseNorm)) throw DirectoryError.of('unwillingToPerform', 'no global superior knowledge');
+  }
+
   /** The RDN's values must be in the entry (slapd adds them on slapadd/ldapadd when absent). */
   private addRdnValues(rdn: RDN, attrs: AttributeMap, relaxed: boolean): void {
     for (const ava of rdn) {
@@ -508,6 +514,7 @@ export class DirectoryService extends EventEmitter implements Directory {
 
   async modify(dn: string, changes: Modification[], ctx: OperationContext): Promise<void> {
     const dnNorm = this.dn.normalize(dn);
+    this.mustHold(dnNorm);
     this.rejectNoUserMod(changes);
     // Hash clear-text passwords before entering the (synchronous) transaction.
     const prepared: Array<Modification & { at: AttributeType; name: string }> = [];
@@ -548,6 +555,7 @@ export class DirectoryService extends EventEmitter implements Directory {
 
   async delete(dn: string, ctx: OperationContext): Promise<void> {
     const dnNorm = this.dn.normalize(dn);
+    this.mustHold(dnNorm);
     if (!this.can(ctx, dnNorm, ENTRY, 'write')) {
       this.resolve(dnNorm);
       throw DirectoryError.of('insufficientAccessRights', 'no write access to entry');
@@ -571,6 +579,10 @@ export class DirectoryService extends EventEmitter implements Directory {
     const newRdns = [newRdn[0], ...superiorRdns];
     const newNorm = this.dn.normalizeRDNs(newRdns);
     const newParentNorm = this.dn.normalizeRDNs(superiorRdns);
+    this.mustHold(dnNorm);
+    // The suffix entry names the whole naming context, and nothing may leave it (slapd: "cannot rename between DSAs").
+    if (dnNorm === this.baseNorm) throw DirectoryError.of('affectsMultipleDSAs', 'cannot rename the naming context');
+    if (!within(newNorm, this.baseNorm)) throw DirectoryError.of('affectsMultipleDSAs', 'cannot move an entry out of the naming context');
     if (!this.can(ctx, dnNorm, ENTRY, 'write') || !this.can(ctx, newNorm, ENTRY, 'write')) {
       this.resolve(dnNorm);
       throw DirectoryError.of('insufficientAccessRights', 'no write access to entry');
@@ -615,6 +627,8 @@ export class DirectoryService extends EventEmitter implements Directory {
 
   /** RFC 3062 Password Modify. Returns the generated password when none was given. */
   async passwordModify(userDn: string | undefined, oldPassword: string | undefined, newPassword: string | undefined, ctx: OperationContext): Promise<string | undefined> {
+    // Like slapd: an anonymous session changes no password, not even with the old one given.
+    if (ctx.identity.dnNorm === '') throw DirectoryError.of('strongerAuthRequired', 'only authenticated users may change passwords');
     const targetDn = userDn ?? ctx.identity.dn;
     if (!targetDn) throw DirectoryError.of('unwillingToPerform', 'password modify requires a user or an authenticated session');
     const dnNorm = this.dn.normalize(targetDn);
@@ -636,6 +650,11 @@ export class DirectoryService extends EventEmitter implements Directory {
   exists(dn: string): boolean {
     return !!this.backend.getByDnNorm(this.dn.normalize(dn));
   }
+}
+
+/** Whether a normalized DN is `baseNorm` or below it. */
+function within(dnNorm: string, baseNorm: string): boolean {
+  return dnNorm === baseNorm || dnNorm.endsWith(',' + baseNorm);
 }
 
 /** Applies one modification to a working copy of the attributes, with slapd's result codes. */

@@ -433,6 +433,36 @@ mailForwardingAddress: mod@elsewhere.org
     });
   });
 
+  describe('the naming context is the limit', () => {
+    it('renaming the suffix entry or moving an entry out of it: affectsMultipleDSAs (71); nothing moved', async () => {
+      const base = await asWriter('ldapmodrdn', ['o=ispman', 'o=elsewhere']);
+      assert.equal(base.code, 71, describeResult(base));
+      const out = await asWriter('ldapmodrdn', ['-s', 'dc=org', USERS_NET, 'ou=users']);
+      assert.equal(out.code, 71, describeResult(out));
+      assert.ok(await read('o=ispman', ['o']));
+      assert.ok(await read(USERS_NET, ['ou']));
+      assert.equal((await tool('ldapwhoami', ['-D', ADMIN_DN, '-w', ADMIN_PASSWORD])).code, 0, 'the admin still binds');
+    });
+
+    it('add, modify, delete and modrdn of a DN outside it: unwillingToPerform (53), no global superior knowledge', async () => {
+      const outside = 'dc=example,dc=org';
+      const add = await asWriter('ldapadd', [], `dn: ${outside}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: x\n`);
+      const modify = await asWriter('ldapmodify', [], `dn: ${outside}\nchangetype: modify\nreplace: o\no: y\n-\n`);
+      const remove = await asWriter('ldapdelete', [outside]);
+      const rename = await asWriter('ldapmodrdn', [outside, 'dc=x']);
+      for (const result of [add, modify, remove, rename]) {
+        assert.equal(result.code, 53, describeResult(result));
+        assert.match(result.stdout + result.stderr, /no global superior knowledge/, describeResult(result));
+      }
+    });
+
+    it('an anonymous Password Modify is refused with strongerAuthRequired (8)', async () => {
+      const result = await tool('ldappasswd', ['-s', 'anything', BOB]);
+      assert.equal(ldappasswdResultCode(result), 8, describeResult(result));
+      assert.equal((await tool('ldapwhoami', ['-D', BOB, '-w', 'bob-secret'])).code, 0);
+    });
+  });
+
   describe('concurrent writers', () => {
     it('8 ldapadd processes adding 10 distinct entries each: all 80 are there', async () => {
       const branch = 'ou=load,ispmanDomain=example.net,o=ispman';
