@@ -156,13 +156,13 @@ export class SqliteBackend implements Backend {
   };
 
   constructor(path: string, options: SqliteBackendOptions = {}) {
-    this.db = new Database(path);
+    // timeout: another process holding the write lock (a CLI command, an import) is waited for, up to 5 s.
+    this.db = new Database(path, { timeout: 5000 });
     this.indexed = options.indexedAttributes ? new Set(options.indexedAttributes.map((a) => a.toLowerCase())) : null;
     const db = this.db;
     db.pragma('journal_mode = WAL');
     // FULL: the WAL is synced on every commit, so an acknowledged write survives kill -9 and power loss.
     db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
     db.pragma(`cache_size = -${options.cacheSizeKiB ?? 262144}`);
     db.pragma('temp_store = MEMORY');
     this.migrate();
