@@ -170,6 +170,52 @@ describe('interop: default ACL table (identities × read/compare/write × attrib
     }
   });
 
+  it('the domain account writes inside its own domain only (add, rename, Password Modify)', async () => {
+    const server = servers.secure!;
+    const inside = `cn=helpdesk,ou=users,ispmanDomain=example.com,o=ispman`;
+    const addInside = await run(server, 'ldapadd', DOMAIN_EXAMPLE_COM, [], `dn: ${inside}\nobjectClass: organizationalRole\ncn: helpdesk\n`);
+    assert.equal(addInside.code, 0, describeResult(addInside));
+    const addOutside = await run(server, 'ldapadd', DOMAIN_EXAMPLE_COM, [], `dn: cn=helpdesk,ou=users,ispmanDomain=example.net,o=ispman\nobjectClass: organizationalRole\ncn: helpdesk\n`);
+    assert.equal(addOutside.code, 50, describeResult(addOutside));
+    const addAdmin = await run(server, 'ldapadd', DOMAIN_EXAMPLE_COM, [], `dn: uid=evil,ou=admins,o=ispman\nobjectClass: ispmanSysadmin\nuid: evil\ncn: evil\nou: admins\nuserPassword: evil\nispmanSysadminLevel: 100\n`);
+    assert.equal(addAdmin.code, 50, describeResult(addAdmin));
+    const moveOut = await run(server, 'ldapmodrdn', DOMAIN_EXAMPLE_COM, ['-s', 'ou=users,ispmanDomain=example.net,o=ispman', inside, 'cn=helpdesk']);
+    assert.equal(moveOut.code, 50, describeResult(moveOut));
+    const resetOwn = await run(server, 'ldappasswd', DOMAIN_EXAMPLE_COM, ['-s', 'alice-pw', 'uid=alice_example_com,ou=users,ispmanDomain=example.com,o=ispman']);
+    assert.equal(resetOwn.code, 0, describeResult(resetOwn));
+    const resetOther = await run(server, 'ldappasswd', DOMAIN_EXAMPLE_COM, ['-s', 'taken', 'uid=grace_example_net,ou=users,ispmanDomain=example.net,o=ispman']);
+    assert.match(resetOther.stdout + resetOther.stderr, /\(50\)/, describeResult(resetOther));
+    const removed = await run(server, 'ldapdelete', DOMAIN_EXAMPLE_COM, [inside]);
+    assert.equal(removed.code, 0, describeResult(removed));
+  });
+
+  it('a user cannot raise its own rights: no class, uid, rename, child entries or admin entries', async () => {
+    const server = servers.secure!;
+    const attempts: Array<[string, ClientResult]> = [
+      ['add objectClass', await run(server, 'ldapmodify', BOB, [], `dn: ${BOB.dn}\nchangetype: modify\nadd: objectClass\nobjectClass: shadowAccount\n-\n`)],
+      ['replace uid', await run(server, 'ldapmodify', BOB, [], `dn: ${BOB.dn}\nchangetype: modify\nadd: uid\nuid: ispman\n-\n`)],
+      ['rename itself', await run(server, 'ldapmodrdn', BOB, [BOB.dn, 'uid=boss_example_com'])],
+      ['add below itself', await run(server, 'ldapadd', BOB, [], `dn: cn=x,${BOB.dn}\nobjectClass: organizationalRole\ncn: x\n`)],
+      ['add an admin', await run(server, 'ldapadd', BOB, [], `dn: uid=bob,ou=admins,o=ispman\nobjectClass: ispmanSysadmin\nuid: bob\ncn: bob\nou: admins\nuserPassword: x\nispmanSysadminLevel: 100\n`)],
+    ];
+    for (const [what, result] of attempts) assert.equal(result.code, 50, `${what}\n${describeResult(result)}`);
+  });
+
+  it('a filter on attributes the identity may not read matches nothing (the mail service cannot probe uidNumber)', async () => {
+    const byUidNumber = await run(servers.secure!, 'ldapsearch', MAIL_SERVICE, ['-LLL', '-b', 'o=ispman', '(uidNumber=10002)', '1.1']);
+    assert.equal(byUidNumber.code, 0, describeResult(byUidNumber));
+    assert.equal(parseLdif(byUidNumber.stdout).length, 0, describeResult(byUidNumber));
+    const notUidNumber = await run(servers.secure!, 'ldapsearch', MAIL_SERVICE, ['-LLL', '-b', 'o=ispman', '(&(mailLocalAddress=bob@example.com)(!(uidNumber=1)))', '1.1']);
+    assert.equal(parseLdif(notUidNumber.stdout).length, 0, `(!(uidNumber=1)) must be undefined, not true\n${describeResult(notUidNumber)}`);
+    const byMail = await run(servers.secure!, 'ldapsearch', MAIL_SERVICE, ['-LLL', '-b', 'o=ispman', '(mailLocalAddress=bob@example.com)', '1.1']);
+    assert.deepEqual(parseLdif(byMail.stdout).map((entry) => entry.dn.toLowerCase().replace(/,\s+/g, ',')), [BOB.dn.toLowerCase()], describeResult(byMail));
+  });
+
+  it('anonymous without anonymousRead sees no entry at all', async () => {
+    const result = await run(servers.secure!, 'ldapsearch', undefined, ['-LLL', '-b', 'o=ispman', '(objectClass=*)', '1.1']);
+    assert.equal(parseLdif(result.stdout).length, 0, describeResult(result));
+  });
+
   it('binds still work for everyone (userPassword is usable for auth by anonymous)', async () => {
     for (const who of [BOB, JOHN, DOMAIN_EXAMPLE_COM, ADMIN, MAIL_SERVICE]) {
       const result = await run(servers.secure!, 'ldapwhoami', who, []);
