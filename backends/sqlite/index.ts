@@ -382,15 +382,15 @@ export class SqliteBackend implements Backend {
 
   *all(): Iterable<StoredEntry> {
     // Parents sort before their children by path; paged by path so no statement stays open across a yield.
-    const first = this.prepare('SELECT e.id, e.parent_id, e.dn, e.dn_norm, e.attrs, e.path FROM entries e ORDER BY e.path LIMIT ?');
+    const first = this.prepare(`SELECT e.id, e.parent_id, e.dn, e.dn_norm, e.attrs, e.path FROM entries e ORDER BY e.path LIMIT ${CHUNK_ROWS}`);
     const next = this.prepare(
-      'SELECT e.id, e.parent_id, e.dn, e.dn_norm, e.attrs, e.path FROM entries e WHERE e.path > ? ORDER BY e.path LIMIT ?',
+      `SELECT e.id, e.parent_id, e.dn, e.dn_norm, e.attrs, e.path FROM entries e WHERE e.path > ? ORDER BY e.path LIMIT ${CHUNK_ROWS}`,
     );
-    let rows = first.all(CHUNK_ROWS) as (Row & { 5: string })[];
+    let rows = first.all() as (Row & { 5: string })[];
     while (rows.length > 0) {
       for (const r of rows) yield rowToEntry(r);
       if (rows.length < CHUNK_ROWS) return;
-      rows = next.all(rows[rows.length - 1][5], CHUNK_ROWS) as (Row & { 5: string })[];
+      rows = next.all(rows[rows.length - 1][5]) as (Row & { 5: string })[];
     }
   }
 
