@@ -508,6 +508,14 @@ export function runBackendConformance(name: string, open: () => Backend, cleanup
         assert.equal(b.getByDnNorm('uid=b24999,ou=bulk,o=test')!.parentId, bulk.id);
         assert.deepEqual(dns(search(t.root, 'sub', { kind: 'eq', attr: 'uid', value: 'b777' })), ['uid=b777,ou=bulk,o=test']);
         assert.equal(ids(search(bulk.id, 'one', { kind: 'all' })).length, 25000);
+        // Export order over many chunks: every entry once, parents first.
+        const seen = new Set<number>();
+        for (const e of b.all()) {
+          assert.ok(!seen.has(e.id));
+          if (e.parentId !== null) assert.ok(seen.has(e.parentId), `${e.dn} before its parent`);
+          seen.add(e.id);
+        }
+        assert.equal(seen.size, 25011);
         // A load into a store that already has entries is logged like any write.
         const log = b.changesSince(seq, 30000);
         assert.equal(log.length, 25001);
