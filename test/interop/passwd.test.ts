@@ -121,3 +121,60 @@ describe('interop: a password change through PAM (pamtester chauthtok, pam_ldap,
     assert.match(stored[0], slapd ? /^\{S?SHA/ : /^\{SSHA512\}[A-Za-z0-9+/]+=*$/, describeResult(result));
   });
 });
+
+/**
+ * Bind-time password handling with OpenLDAP's clients: rehash of a legacy hash on a successful bind
+ * (auth.rehashOnBind), and failed-bind throttling per DN and per client address, answered exactly like a
+ * wrong password (49) and counted in ispd_ldap_bind_throttled_total. ispd only (these are ispd options).
+ */
+describe('interop: rehash on bind and failed-bind throttling (ldapwhoami)', function () {
+  this.timeout(60000);
+  let ispd: IspdHandle | undefined;
+
+  before(async function () {
+    requirePrograms(this, 'ldapwhoami', 'ldapsearch');
+    if (targetKind() === 'slapd') this.skip();
+    ispd = await startIspd({
+      config: [...ISPMAN_LIKE_FLAGS, '--set', 'auth.rehashOnBind=true', '--set', 'auth.throttle.perDn=3', '--set', 'auth.throttle.perAddress=8'],
+    });
+  });
+
+  after(async () => {
+    await ispd?.stop();
+  });
+
+  const whoami = (dn: string, password: string): Promise<ClientResult> => runClient('ldapwhoami', ['-x', '-H', ispd!.ldapUrl, '-D', dn, '-w', password], { timeoutMs: 20000 });
+  async function storedPassword(dn: string): Promise<string> {
+    const result = await runClient('ldapsearch', ['-x', '-LLL', '-o', 'ldif-wrap=no', '-H', ispd!.ldapUrl, '-D', ADMIN.dn, '-w', ADMIN.password, '-b', dn, '-s', 'base', '(objectClass=*)', 'userPassword']);
+    assert.equal(result.code, 0, describeResult(result));
+    return parseLdif(result.stdout)[0]?.attributes.get('userpassword')?.[0] ?? '';
+  }
+  /** ispd_ldap_bind_throttled_total has no labels: one sample line. */
+  const throttled = async (): Promise<number> => Number(/^ispd_ldap_bind_throttled_total (\S+)$/m.exec(await fetchText(`http://127.0.0.1:${ispd!.metricsPort}/metrics`))?.[1] ?? NaN);
+
+  it('a {MD5} password is rehashed to {SSHA512} by a successful bind, and still binds', async () => {
+    assert.match(await storedPassword(DAVE), /^\{MD5\}/);
+    const first = await whoami(DAVE, 'dave-secret');
+    assert.equal(first.code, 0, describeResult(first));
+    assert.match(await storedPassword(DAVE), /^\{SSHA512\}/);
+    assert.equal((await whoami(DAVE, 'dave-secret')).code, 0);
+    assert.equal((await whoami(DAVE, 'wrong')).code, 49);
+  });
+
+  it('after 3 wrong passwords for one DN, even the right one gets 49 (counted); other DNs still bind', async () => {
+    const erin = 'uid=erin_example_net,ou=users,ispmanDomain=example.net,o=ispman';
+    const before = await throttled();
+    for (let i = 0; i < 3; i++) assert.equal((await whoami(erin, `wrong-${i}`)).code, 49);
+    const refused = await whoami(erin, 'erin-secret');
+    assert.equal(refused.code, 49, describeResult(refused));
+    assert.match(refused.stderr, /Invalid credentials/, 'answered like a wrong password');
+    assert.ok((await throttled()) > before, 'ispd_ldap_bind_throttled_total did not count it');
+    assert.equal((await whoami('uid=frank_example_net,ou=users,ispmanDomain=example.net,o=ispman', 'frank-secret')).code, 0);
+  });
+
+  it('after 8 failures from one address, every bind from it gets 49', async () => {
+    for (let i = 0; i < 8; i++) await whoami(`uid=nobody${i}_example_net,ou=users,ispmanDomain=example.net,o=ispman`, 'x');
+    const refused = await whoami('uid=grace_example_net,ou=users,ispmanDomain=example.net,o=ispman', 'grace-secret');
+    assert.equal(refused.code, 49, describeResult(refused));
+  });
+});
