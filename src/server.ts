@@ -191,7 +191,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
             const result = ldapResultLabel(code);
             metrics.ldapOperations.inc({ operation, result });
             metrics.ldapOperationDuration.observe({ operation }, seconds);
-            if (access.enabled) access.record({ proto: 'ldap', op: operation, result, ms: Math.round(seconds * 1e6) / 1e3, ...detail });
+            if (access.enabled) access.record({ proto: 'ldap', ...detail, op: operation, result, ms: Math.round(seconds * 1e6) / 1e3 });
           },
           onProtocolError: (reason: string) => metrics.ldapProtocolErrors.inc({ reason }),
           onBindFailure: (reason: string) => metrics.ldapBindFailures.inc({ reason }),
@@ -218,7 +218,8 @@ export async function startServer(config: Config, options: { logger?: Logger } =
         observer: {
           onQuery: (e) => {
             if (!access.enabled || e.dropped) return;
-            access.record({ proto: 'dns', transport: e.transport, qtype: e.qtype === undefined ? null : typeName!(e.qtype), rcode: DNS_RCODES[e.rcode] ?? e.rcode, cached: e.cached, ...(e as { detail?: Record<string, unknown> }).detail });
+            // Every field the DNS adapter reports (a qname or client address, once it adds them) goes in; type and rcode as names.
+            access.record({ proto: 'dns', ...e, qtype: e.qtype === undefined ? null : typeName!(e.qtype), rcode: DNS_RCODES[e.rcode] ?? e.rcode });
           },
         },
       })
