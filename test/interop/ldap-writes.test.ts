@@ -220,6 +220,19 @@ mailForwardingAddress: mod@elsewhere.org
       assert.deepEqual(await dnsUnder('o=ispman', '(mailAlias=one@example.net)'), [], 'the index forgets a deleted value');
     });
 
+    it('userPassword written by ldapmodify: clear text is stored hashed, a value already hashed is kept as given', async () => {
+      const clear = await asWriter('ldapmodify', [], `dn: ${dn}\nchangetype: modify\nreplace: userPassword\nuserPassword: mod-secret\n-\n`);
+      assert.equal(clear.code, 0, describeResult(clear));
+      assert.equal((await tool('ldapwhoami', ['-D', dn, '-w', 'mod-secret'])).code, 0);
+      if (targetKind() === 'ispd') assert.match((await read(dn, ['userPassword']))?.userpassword?.[0] ?? '', /^\{SSHA512\}/);
+      // {SSHA} of "postfix-secret" (test/interop/fixtures/services.ldif)
+      const hashed = '{SSHA}o1ogLKLEuYhKph2/vsS6+429HyRxXdSZkubpbg==';
+      const given = await asWriter('ldapmodify', [], `dn: ${dn}\nchangetype: modify\nreplace: userPassword\nuserPassword: ${hashed}\n-\n`);
+      assert.equal(given.code, 0, describeResult(given));
+      assert.deepEqual((await read(dn, ['userPassword']))?.userpassword, [hashed]);
+      assert.equal((await tool('ldapwhoami', ['-D', dn, '-w', 'postfix-secret'])).code, 0);
+    });
+
     it('increment is atomic under 8 concurrent ldapmodify processes (no lost update)', async () => {
       const perProcess = 10;
       const ldif = Array.from({ length: perProcess }, () => `dn: ${dn}\nchangetype: modify\nincrement: uidNumber\nuidNumber: 1\n-\n`).join('\n');
