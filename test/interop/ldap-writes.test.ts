@@ -489,6 +489,33 @@ mailForwardingAddress: mod@elsewhere.org
       for (const run of runs) assert.equal(run.code, 0, describeResult(run));
       assert.equal((await dnsUnder(branch, '(objectClass=organizationalRole)')).length, 80);
     });
+
+    it('adds below a subtree while it is moved back and forth: every acknowledged add is found at the subtree\'s final place, nothing is lost or orphaned', async () => {
+      const parents = ['ispmanDomain=example.com,o=ispman', 'ispmanDomain=example.net,o=ispman'];
+      const made = await asWriter('ldapadd', [], `dn: ou=moving,${parents[0]}\nobjectClass: organizationalUnit\nou: moving\n`);
+      assert.equal(made.code, 0, describeResult(made));
+      const writers = parents.map((parent, p) =>
+        asWriter('ldapadd', ['-c'], Array.from({ length: 25 }, (_, i) => `dn: cn=m${p}-${i},ou=moving,${parent}\nobjectClass: organizationalRole\ncn: m${p}-${i}\n`).join('\n')),
+      );
+      const mover = (async () => {
+        for (let i = 0; i < 10; i++) {
+          const moved = await asWriter('ldapmodrdn', ['-s', parents[(i + 1) % 2], `ou=moving,${parents[i % 2]}`, 'ou=moving']);
+          assert.equal(moved.code, 0, describeResult(moved));
+        }
+      })();
+      const [adds] = await Promise.all([Promise.all(writers), mover]);
+      let acknowledged = 0;
+      for (const run of adds) {
+        const failures = printedResultCodes(run.stderr);
+        for (const code of failures) assert.equal(code, 32, `an add failed other than by a parent moved away\n${describeResult(run)}`);
+        acknowledged += 25 - failures.length;
+      }
+      const finalPlace = `ou=moving,${parents[0]}`.toLowerCase(); // 10 moves: back where it started
+      const found = await dnsUnder('o=ispman', '(&(objectClass=organizationalRole)(cn=m*))');
+      assert.equal(found.length, acknowledged, `found ${found.length}, acknowledged ${acknowledged}`);
+      for (const dn of found) assert.ok(dn.endsWith(`,${finalPlace}`), `${dn} is not below ${finalPlace}`);
+      assert.equal((await dnsUnder(finalPlace, '(objectClass=organizationalRole)')).length, acknowledged, 'a subtree search from the moved entry finds them all');
+    });
   });
 });
 
