@@ -56,6 +56,11 @@ export async function runServe(argv: string[]): Promise<number> {
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) {
+      // Ctrl-C twice: the operator does not want to wait for the drain.
+      if (signal === 'SIGINT') {
+        log.warn({ signal }, 'second SIGINT while draining: exiting now');
+        process.exit(1);
+      }
       log.info({ signal }, 'already draining');
       return;
     }
@@ -87,6 +92,15 @@ export async function runServe(argv: string[]): Promise<number> {
       log.error({ reason: (err as Error).message }, 'reload refused; keeping the running configuration');
     }
   };
+  // A bug that escapes every handler ends the process with a log line an operator can find, not a bare stack.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err }, 'unhandled promise rejection; exiting');
+    process.exit(1);
+  });
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => {

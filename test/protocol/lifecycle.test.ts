@@ -169,6 +169,50 @@ describe('lifecycle: SIGTERM and SIGINT drain, then exit 0', function () {
     }
   });
 
+  /** A client that sends a big search and then stops reading: the search stays in flight (write backpressure). */
+  async function stalledSearch(port: number): Promise<net.Socket> {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    socket.on('error', () => undefined);
+    // every attribute of 30 000 entries: more than the loopback socket buffers hold, so the server must wait
+    socket.write(request.search(1, 'ou=people,o=ispman', '(objectClass=inetOrgPerson)', ['*', '+']));
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.pause();
+    return socket;
+  }
+
+  it('a client that stops reading cannot hold the shutdown: exit 0 after the grace period', async () => {
+    const server = await serve(bigDb, ['--set', 'ldap.sizeLimit=0', '--set', 'ldap.anonymousRead=true', '--set', 'log.access=true']);
+    const socket = await stalledSearch(server.ldapPort);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(server.pid, 'SIGTERM');
+      const started = Date.now();
+      assert.deepEqual(await server.exited, { code: 0, signal: null }, server.process.output().slice(-2000));
+      const took = Date.now() - started;
+      assert.ok(took >= 4000 && took < 15000, `waited for the grace period (5 s), then stopped: ${took} ms`);
+      assert.equal(server.logs().some((l) => l.subsystem === 'access' && l.op === 'search'), false, 'the stalled search never finished');
+    } finally {
+      socket.destroy();
+      await server.stop();
+    }
+  });
+
+  it('a second SIGINT while draining exits at once (code 1)', async () => {
+    const server = await serve(bigDb, ['--set', 'ldap.sizeLimit=0', '--set', 'ldap.anonymousRead=true']);
+    const socket = await stalledSearch(server.ldapPort);
+    try {
+      process.kill(server.pid, 'SIGINT');
+      await server.waitForLog((l) => l.msg.startsWith('draining'), 10000, 'the draining line');
+      process.kill(server.pid, 'SIGINT');
+      assert.deepEqual(await server.exited, { code: 1, signal: null }, server.process.output().slice(-2000));
+      assert.ok(server.logs().some((l) => l.msg.startsWith('second SIGINT')));
+    } finally {
+      socket.destroy();
+      await server.stop();
+    }
+  });
+
   it('the store is closed cleanly: a write acknowledged before SIGTERM is in the next export', async () => {
     const db = path.join(dir, 'demo.sqlite');
     await importInto(db, DEMO_LDIF);
