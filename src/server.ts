@@ -173,6 +173,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
         requireTlsForBind: config.ldap.requireTlsForBind,
         allowAnonymous: config.ldap.allowAnonymous,
         allowV2Bind: config.ldap.allowV2Bind,
+        shutdownGraceMs: config.ldap.shutdownGraceSeconds * 1000,
         rootDse: { namingContexts: directory.namingContexts, vendorVersion: `ispd ${VERSION}` },
         logger: logger.child({ subsystem: 'ldap' }),
         observer: {

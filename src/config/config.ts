@@ -358,6 +358,7 @@ export const OPTIONS = {
     allowAnonymous: option(types.boolean(), true, 'accept anonymous binds and unauthenticated operations (Postfix and nslcd usually bind anonymously)'),
     anonymousRead: option(types.boolean(), false, 'let anonymous clients read entries (never userPassword) without an ACL file saying so; serve --demo turns it on'),
     allowV2Bind: option(types.boolean(), true, 'accept LDAPv2 binds (old Postfix configs say version = 2)'),
+    shutdownGraceSeconds: option(types.integer(0, 3600), 5, 'on SIGTERM/SIGINT, seconds operations in flight may take to finish before connections are closed (keep it below systemd TimeoutStopSec)'),
   },
   ldaps: {
     listen: option(types.listen(), { host: '127.0.0.1', port: 1636 }, 'LDAPS address host:port, or off; only opened when tls.cert and tls.key are set'),
