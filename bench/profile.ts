@@ -1,6 +1,6 @@
 // Reads the .cpuprofile files `node --cpu-prof` wrote and says where the time went: self time per function
 // (file:line) and inclusive time per source file, over all profiles in a directory (one per process).
-// Usage: node dist/bench/profile.js DIR [TOP]
+// Usage: node dist/bench/profile.js DIR [TOP] [SKIP_FIRST_MS]
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -38,7 +38,11 @@ function shortUrl(url: string): string {
   return clean;
 }
 
-export function summarizeProfiles(dir: string, top = 25): ProfileSummary {
+/**
+ * `skipMs`: leave out the samples of the first milliseconds of each profile (the server's start-up, e.g. ispd
+ * building its DNS zones), so that the summary shows the time spent under load.
+ */
+export function summarizeProfiles(dir: string, top = 25, skipMs = 0): ProfileSummary {
   const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
   const selfByFn = new Map<string, number>();
   const selfByFile = new Map<string, number>();
@@ -50,7 +54,10 @@ export function summarizeProfiles(dir: string, top = 25): ProfileSummary {
     // time per sample from timeDeltas (microseconds); falls back to hit counts
     const selfUs = new Map<number, number>();
     if (profile.samples && profile.timeDeltas) {
+      let elapsedUs = 0;
       for (let i = 0; i < profile.samples.length; i++) {
+        elapsedUs += profile.timeDeltas[i] ?? 0;
+        if (elapsedUs < skipMs * 1000) continue;
         const delta = profile.timeDeltas[i + 1] ?? 0;
         selfUs.set(profile.samples[i], (selfUs.get(profile.samples[i]) ?? 0) + Math.max(0, delta));
       }
@@ -81,12 +88,13 @@ export function summarizeProfiles(dir: string, top = 25): ProfileSummary {
 }
 
 if (require.main === module) {
-  const [dir, top] = process.argv.slice(2);
+  const [dir, top, skip] = process.argv.slice(2);
   if (!dir) {
-    process.stderr.write('usage: node dist/bench/profile.js DIR [TOP]\n');
+    process.stderr.write('usage: node dist/bench/profile.js DIR [TOP] [SKIP_FIRST_MS]\n');
     process.exit(2);
   }
-  const summary = summarizeProfiles(dir, Number(top ?? 30));
+  process.stdout.on('error', () => process.exit(0)); // piped into head
+  const summary = summarizeProfiles(dir, Number(top ?? 30), Number(skip ?? 0));
   process.stdout.write(`${summary.files.length} profiles, ${summary.totalMs} ms sampled, idle ${summary.idlePercent}%\n\nself time by function:\n`);
   for (const row of summary.topSelf) process.stdout.write(`  ${String(row.selfPercent).padStart(5)}%  ${row.fn}\n`);
   process.stdout.write('\nself time by file:\n');

@@ -123,6 +123,8 @@ export function ispdImport(dir: string, ldif: string, nodeFlags: string[] = []):
 export interface IspdServer extends LdapServer, DnsServer {
   dbFile: string;
   metricsPort: number;
+  /** Milliseconds from spawn until LDAP and DNS answered (start-up: opening the store, building zones). */
+  startupMs: number;
 }
 
 /**
@@ -135,6 +137,7 @@ export async function startIspd(dir: string, nodeFlags: string[] = []): Promise<
   const dnsPort = await pickFreePort({ udp: true });
   const metricsPort = await pickFreePort();
   const dbFile = path.join(dir, 'ispd.sqlite');
+  const spawnedAt = Date.now();
   const server = await startServerProcess({
     executable: process.execPath,
     args: [
@@ -160,7 +163,8 @@ export async function startIspd(dir: string, nodeFlags: string[] = []): Promise<
     cwd: dir,
   });
   await waitForUdpDns(dnsPort, 120_000);
-  return { ...wrap('ispd', server, { ldapUrl: `ldap://127.0.0.1:${ldapPort}` }), dnsPort, dbFile, metricsPort };
+  const startupMs = Date.now() - spawnedAt;
+  return { ...wrap('ispd', server, { ldapUrl: `ldap://127.0.0.1:${ldapPort}` }), dnsPort, dbFile, metricsPort, startupMs };
 }
 
 // ------------------------------------------------------------------------------------------------
