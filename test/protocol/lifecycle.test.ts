@@ -419,7 +419,7 @@ async function privilegedPort(preferred: number, udp: boolean): Promise<number> 
 describe('lifecycle: root binds privileged ports, then runs as runAs.user', function () {
   this.timeout(60000);
 
-  it('binds LDAP and DNS on ports below 1024 as root, then runs as nobody and keeps serving and writing', async function () {
+  it('binds LDAP, LDAPS and DNS on ports below 1024 as root, then runs as nobody: serves, writes, reloads on SIGHUP', async function () {
     if (process.getuid?.() !== 0) {
       console.warn('    skipped: needs root (CI runs as root) to bind ports below 1024 and switch users');
       this.skip();
@@ -429,9 +429,18 @@ describe('lifecycle: root binds privileged ports, then runs as runAs.user', func
     const db = path.join(dir, 'ispd.sqlite');
     await importInto(db, DEMO_LDIF);
     const ldapPort = await privilegedPort(389, false);
+    const ldapsPort = await privilegedPort(636, false);
     const dnsPort = await privilegedPort(53, true);
-    if (ldapPort !== 389 || dnsPort !== 53) console.warn(`    note: 389/53 busy on this machine; using privileged ports ${ldapPort} (LDAP) and ${dnsPort} (DNS)`);
-    const server = await serve(db, ['--set', 'runAs.user=nobody', '--set', 'ldap.anonymousRead=true'], { ldapPort, dnsPort });
+    if (ldapPort !== 389 || ldapsPort !== 636 || dnsPort !== 53) {
+      console.warn(`    note: 389/636/53 busy on this machine; using privileged ports ${ldapPort} (LDAP), ${ldapsPort} (LDAPS), ${dnsPort} (DNS)`);
+    }
+    // the certificate and key stay readable by the service user, so SIGHUP can re-read them after the switch
+    const cert = makeSelfSignedCert(dir);
+    const nobodyIds = (await runClient('id', ['-u', 'nobody'])).stdout.trim();
+    fs.chownSync(cert.keyFile, Number(nobodyIds), 0);
+    const configFile = path.join(dir, 'ispd.yaml');
+    fs.writeFileSync(configFile, `runAs:\n  user: nobody\nldap:\n  anonymousRead: true\nldaps:\n  listen: 127.0.0.1:${ldapsPort}\ntls:\n  cert: ${cert.certFile}\n  key: ${cert.keyFile}\nlog:\n  level: info\n`);
+    const server = await serve(db, ['--config', configFile], { ldapPort, dnsPort });
     try {
       const dropped = await server.waitForLog((l) => l.msg === 'dropped privileges', 5000, 'the dropped privileges line');
       assert.equal(dropped.user, 'nobody');
@@ -455,6 +464,17 @@ describe('lifecycle: root binds privileged ports, then runs as runAs.user', func
       assert.equal(answer.rcode, 0);
       assert.equal(answer.aa, true);
       assert.equal(fs.statSync(db).uid, nobody, 'the database file belongs to the service user');
+      const ldaps = new Client({ url: `ldaps://127.0.0.1:${ldapsPort}`, tlsOptions: { rejectUnauthorized: false }, timeout: 10000 });
+      assert.equal((await ldaps.search('ispmanDomain=example.com,o=ispman', { scope: 'base' })).searchEntries.length, 1, 'LDAPS on a privileged port');
+
+      // SIGHUP as nobody: the configuration, the certificate and the key are re-read with the user's rights
+      fs.writeFileSync(configFile, fs.readFileSync(configFile, 'utf8').replace('level: info', 'level: debug'));
+      const from = server.logs().length;
+      process.kill(server.pid, 'SIGHUP');
+      const reloaded = await server.waitForLog((l) => l.msg === 'configuration reloaded' || l.msg.startsWith('reload refused'), 10000, 'the reload outcome', from);
+      assert.equal(reloaded.msg, 'configuration reloaded', JSON.stringify(reloaded));
+      assert.equal((await ldaps.search('ispmanDomain=example.com,o=ispman', { scope: 'base' })).searchEntries.length, 1, 'the LDAPS connection survives the reload');
+      await ldaps.unbind();
 
       process.kill(server.pid, 'SIGTERM');
       assert.deepEqual(await server.exited, { code: 0, signal: null });
