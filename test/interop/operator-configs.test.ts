@@ -199,6 +199,21 @@ describe('README for operators', function () {
       }
     });
 
+    it('slapadd -s style data (the article\'s posixAccount without cn) needs ispd import --relaxed, as the README says', async () => {
+      assert.match(text, /`slapadd -s`[\s\S]{0,120}`ispd import --relaxed`/);
+      const ldif = path.join(dir, 'article.ldif');
+      fs.writeFileSync(ldif, [
+        'dn: o=ispman', 'objectClass: organization', 'o: ispman', '',
+        'dn: uid=bob,o=ispman', 'objectClass: account', 'objectClass: posixAccount', 'uid: bob', 'uidNumber: 1001', 'gidNumber: 1001', 'homeDirectory: /home/bob', '',
+      ].join('\n'));
+      const strict = await runClient(process.execPath, [ISPD_CLI, 'import', '--db', path.join(dir, 'strict.sqlite'), ldif]);
+      assert.equal(strict.code, 1, describeResult(strict));
+      assert.match(strict.stderr, /article\.ldif:5: dn: uid=bob,o=ispman: .*cn/);
+      const relaxed = await runClient(process.execPath, [ISPD_CLI, 'import', '--relaxed', '--db', path.join(dir, 'relaxed.sqlite'), ldif]);
+      assert.equal(relaxed.code, 0, describeResult(relaxed));
+      assert.match(relaxed.stderr, /^2 entries imported/m);
+    });
+
     it('BIND: zone2ldap, then ldapmodify into a running ispd, then ispd serves the zone', async function () {
       requirePrograms(this, 'zone2ldap', 'ldapmodify', 'dig');
       const lines = settings(blocks.get('bind-migration') ?? '');
