@@ -1,18 +1,20 @@
 import fs from 'node:fs';
 import { parseCommandLine, renderOptionsHelp } from '../config/load';
-import { parseLdifStream } from '../directory/ldif';
-import { DirectoryError } from '../directory/errors';
+import { parseLdifFileSync, parseLdifStream, type LdifRecord } from '../directory/ldif';
+import { DirectoryError, resultCodeName } from '../directory/errors';
 import { SYSTEM_CONTEXT } from '../directory/operations';
 import { openStore, type Store } from '../server';
+import type { NewEntry } from '../../backends/types';
 import { Progress } from './progress';
 import { UsageError } from './usage';
 
 const FLAGS = { '--relaxed': 'boolean' } as const;
 
 /**
- * `ispd import FILE.ldif`: offline bulk load, like slapadd. Every record is checked first (DN syntax, schema
- * unless --relaxed, duplicates, parents present in the store or earlier in the file); an error names the
- * line and nothing is imported. Then all entries are loaded in bulk.
+ * `ispd import FILE.ldif`: offline bulk load, like slapadd. One pass: each record is checked (DN syntax,
+ * schema unless --relaxed, duplicates, parent present in the store or earlier in the file) as it is read
+ * and handed to the backend's bulk load, which is one transaction: an error names the line and rolls
+ * everything back, so nothing is imported.
  */
 export async function runImport(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
@@ -23,41 +25,37 @@ export async function runImport(argv: string[]): Promise<number> {
   if (cl.positionals.length !== 1) throw new UsageError('expected exactly one LDIF file (or - for stdin)');
   const file = cl.positionals[0];
   const relaxed = cl.flags['--relaxed'] === true;
-  const input = file === '-' ? process.stdin : fs.createReadStream(file);
-  await new Promise<void>((resolve, reject) => {
-    if (file === '-') return resolve();
-    (input as fs.ReadStream).once('open', () => resolve()).once('error', reject);
-  });
+  const source: string | number = file === '-' ? 0 : file;
+  if (typeof source === 'string') fs.accessSync(source, fs.constants.R_OK); // a clear error before the store is touched
   const store = openStore(cl.config);
   try {
-    await importLdif(store, input, file, { relaxed, progress: new Progress('import', process.stderr) });
+    const progress = new Progress('import', process.stderr);
+    progress.phase('load');
+    const n = store.backend.bulkLoad(checkedEntries(store, parseLdifFileSync(source), file, relaxed), (k) => progress.tick(k));
+    progress.done(`${n} entries imported from ${file}`);
   } finally {
     store.backend.close();
   }
   return 0;
 }
 
-/** Checks every record of an LDIF stream, then bulk-loads them all; nothing is loaded if any record fails. */
+/** Imports an LDIF stream (small inputs: the demo data, tests); same checks and all-or-nothing load. */
 export async function importLdif(store: Store, input: NodeJS.ReadableStream, name: string, opts: { relaxed: boolean; progress: Progress }): Promise<number> {
-  const entries = await readAndCheck(input, name, store.directory, store.backend, opts.relaxed, opts.progress);
-  opts.progress.phase('load', entries.length);
-  const n = store.backend.bulkLoad(entries, (k) => opts.progress.tick(k));
+  const records: LdifRecord[] = [];
+  for await (const record of parseLdifStream(input)) records.push(record);
+  opts.progress.phase('load', records.length);
+  const n = store.backend.bulkLoad(checkedEntries(store, records, name, opts.relaxed), (k) => opts.progress.tick(k));
   opts.progress.done(`${n} entries imported from ${name}`);
   return n;
 }
 
-async function readAndCheck(
-  input: NodeJS.ReadableStream,
-  file: string,
-  directory: ReturnType<typeof openStore>['directory'],
-  backend: ReturnType<typeof openStore>['backend'],
-  relaxed: boolean,
-  progress: Progress,
-) {
-  const entries: Array<Parameters<typeof backend.bulkLoad>[0] extends Iterable<infer T> ? T : never> = [];
+type BulkEntry = NewEntry & { parentDnNorm: string | null };
+
+/** Checks each record as it comes and yields it ready for bulkLoad; throws "file:line: …" on the first error. */
+function* checkedEntries(store: Store, records: Iterable<LdifRecord>, file: string, relaxed: boolean): Generator<BulkEntry> {
+  const { directory, backend } = store;
   const seen = new Set<string>();
-  progress.phase('check');
-  for await (const record of parseLdifStream(input)) {
+  for (const record of records) {
     const where = `${file}:${record.line}`;
     if (record.kind !== 'entry' && record.changetype !== 'add') {
       throw new Error(`${where}: changetype ${record.changetype} is not supported by import (use ldapmodify)`);
@@ -68,7 +66,7 @@ async function readAndCheck(
     try {
       prepared = directory.prepareEntry(record.dn, attrs, SYSTEM_CONTEXT, { relaxed, keepOperational: true });
     } catch (err) {
-      const msg = err instanceof DirectoryError ? `${err.message} (${resultName(err.code)})` : (err as Error).message;
+      const msg = err instanceof DirectoryError ? `${err.message} (${resultCodeName(err.code)})` : (err as Error).message;
       throw new Error(`${where}: dn: ${record.dn}: ${msg}`);
     }
     if (seen.has(prepared.dnNorm) || backend.getByDnNorm(prepared.dnNorm)) throw new Error(`${where}: dn: ${record.dn}: entry already exists`);
@@ -79,12 +77,6 @@ async function readAndCheck(
       throw new Error(`${where}: dn: ${record.dn}: parent entry does not exist (parents must come first)`);
     }
     seen.add(prepared.dnNorm);
-    entries.push({ parentId: null, parentDnNorm: parent, dn: prepared.dn, dnNorm: prepared.dnNorm, attrs: prepared.attrs, index: directory.indexTerms(prepared.attrs) });
-    progress.tick(entries.length);
+    yield { parentId: null, parentDnNorm: parent, dn: prepared.dn, dnNorm: prepared.dnNorm, attrs: prepared.attrs, index: directory.indexTerms(prepared.attrs) };
   }
-  return entries;
-}
-
-function resultName(code: number): string {
-  return require('../directory/errors').resultCodeName(code);
 }
