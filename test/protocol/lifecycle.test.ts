@@ -186,8 +186,11 @@ describe('lifecycle: SIGTERM and SIGINT drain, then exit 0', function () {
     const socket = await stalledSearch(server.ldapPort);
     try {
       await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await httpGet(server.metricsPort, '/readyz')).status, 200);
       process.kill(server.pid, 'SIGTERM');
       const started = Date.now();
+      await server.waitForLog((l) => l.msg.startsWith('draining'), 5000, 'the draining line');
+      assert.equal((await httpGet(server.metricsPort, '/readyz')).status, 503, '/readyz says not ready while draining');
       assert.deepEqual(await server.exited, { code: 0, signal: null }, server.process.output().slice(-2000));
       const took = Date.now() - started;
       assert.ok(took >= 1800 && took < 10000, `waited for the grace period (ldap.shutdownGraceSeconds=2), then stopped: ${took} ms`);
