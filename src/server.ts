@@ -11,6 +11,7 @@ import { loadAclFile } from './acl/file';
 import { BindThrottle } from './auth';
 import { FLAT_OPTIONS, type Config } from './config/load';
 import { createDirectory, type DirectoryService } from './directory/operations';
+import { installSerialHook } from './dns/serial';
 import { loadSchema, POWERDNS_SCHEMA_FILES } from './directory/schema';
 import type { Schema } from './directory/schema/types';
 import { startLdapServer } from './ldap';
@@ -67,6 +68,9 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
     logger,
   });
   directory.acl.replaceRules(aclRules(config, directory));
+  // Every write to zone data raises the zone's SOA serial in its own transaction, whether or not this
+  // process serves DNS (LDAP workers, provisioning).
+  installSerialHook(directory, { format: config.dns.serialFormat });
   return { backend, queries, schema, directory };
 }
 
@@ -131,7 +135,13 @@ function checkTls(material: ReturnType<typeof readTls>): void {
 
 const DNS_RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS' };
 
-export async function startServer(config: Config, options: { logger?: Logger } = {}): Promise<RunningServer> {
+export interface StartOptions {
+  logger?: Logger;
+  /** Produces the /metrics text instead of this process's registry (the cluster primary sums its workers'). */
+  scrape?: (own: Metrics) => Promise<string>;
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
   const metrics = createMetrics();
   const store = openStore(config, logger, { metrics });
@@ -231,7 +241,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
         host: config.metrics.listen.host,
         port: config.metrics.listen.port,
         registry: metrics.registry,
-        scrape: () => metrics.scrape(),
+        scrape: () => (options.scrape ? options.scrape(metrics) : metrics.scrape()),
         ready: () => ready,
         onError: (err) => logger.error({ err }, 'metrics scrape failed'),
       })

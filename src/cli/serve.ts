@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseCommandLine, renderOptionsHelp, type Config } from '../config/load';
 import { resolveRunAs, checkCanSwitch, dropPrivileges } from '../lifecycle/privileges';
+import { attachWorker, isWorker, roleConfig, startWorkers, workerCount, type Workers } from '../cluster';
 import { openStore, startServer, storeFiles } from '../server';
 import { checkStartupResources } from './check-config';
 import { importLdif } from './import';
@@ -40,17 +41,24 @@ export async function runServe(argv: string[]): Promise<number> {
       store.backend.close();
     }
   }
-  const server = await startServer(config);
+  if (isWorker()) return runWorker(readConfig, runAs);
+  // With several LDAP workers, this process keeps DNS and metrics and the workers share the LDAP listeners.
+  const workerProcesses = workerCount(config);
+  let workers: Workers | null = null;
+  const server = await startServer(workerProcesses ? roleConfig(config, 'primary') : config, {
+    scrape: workerProcesses ? (own) => (workers ? workers.scrape() : own.scrape()) : undefined,
+  });
   const log = server.logger;
+  if (workerProcesses) workers = await startWorkers(workerProcesses, server);
   if (runAs) {
     // Listeners are bound (389, 636, 53 need root); from here on the process is the configured user.
     const { chowned } = dropPrivileges(runAs, storeFiles(config));
     log.info({ user: runAs.user, uid: runAs.uid, group: runAs.group, gid: runAs.gid, chowned }, 'dropped privileges');
   }
-  const ldap = server.ldapAddress();
+  const ldap = workers ? workers.ldap : server.ldapAddress();
   const dns = server.dnsAddress();
   const metrics = server.metricsAddress();
-  log.info({ ldap, ldaps: server.ldapsAddress(), dns, metrics, db: config.db, pid: process.pid }, 'ready');
+  log.info({ ldap, ldaps: workers ? workers.ldaps : server.ldapsAddress(), dns, metrics, db: config.db, pid: process.pid, workers: workerProcesses }, 'ready');
   if (process.stdout.isTTY || demo) printExamples(config, ldap, dns, metrics);
 
   let stopping = false;
@@ -67,6 +75,7 @@ export async function runServe(argv: string[]): Promise<number> {
     stopping = true;
     log.info({ signal }, 'draining: no new connections, finishing operations in flight');
     try {
+      await workers?.stop();
       await server.close();
       log.info({ signal }, 'stopped');
       process.exit(0);
@@ -88,6 +97,7 @@ export async function runServe(argv: string[]): Promise<number> {
     }
     try {
       await server.reload(next);
+      workers?.reload();
     } catch (err) {
       log.error({ reason: (err as Error).message }, 'reload refused; keeping the running configuration');
     }
@@ -106,6 +116,36 @@ export async function runServe(argv: string[]): Promise<number> {
   process.on('SIGHUP', () => {
     log.info({ signal: 'SIGHUP' }, 'reloading configuration');
     reloading = reloading.then(reload);
+  });
+  return -1;
+}
+
+/** An LDAP worker process: LDAP only; it drains on SIGTERM/SIGINT or when the primary says so, and reloads when told. */
+async function runWorker(readConfig: () => Config, runAs: ReturnType<typeof resolveRunAs>): Promise<number> {
+  const config = roleConfig(readConfig(), 'worker');
+  const server = await startServer(config);
+  if (runAs) dropPrivileges(runAs, []);
+  let stopping = false;
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.logger.debug({ reason }, 'worker draining');
+    await server.close().catch((err) => server.logger.error({ err }, 'worker shutdown failed'));
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  // SIGHUP goes to the primary, which forwards the reload; a terminal's hangup to the group is not ours to act on.
+  process.on('SIGHUP', () => undefined);
+  attachWorker(server, {
+    stop,
+    reload: async () => {
+      try {
+        await server.reload(roleConfig(readConfig(), 'worker'));
+      } catch (err) {
+        server.logger.error({ reason: (err as Error).message }, 'worker reload refused; keeping the running configuration');
+      }
+    },
   });
   return -1;
 }

@@ -358,6 +358,7 @@ export const OPTIONS = {
     allowAnonymous: option(types.boolean(), true, 'accept anonymous binds and unauthenticated operations (Postfix and nslcd usually bind anonymously)'),
     anonymousRead: option(types.boolean(), false, 'let anonymous clients read entries (never userPassword) without an ACL file saying so; serve --demo turns it on'),
     allowV2Bind: option(types.boolean(), true, 'accept LDAPv2 binds (old Postfix configs say version = 2)'),
+    workers: option(types.integer(0, 64, ', 0 = one per CPU core'), 0, 'LDAP worker processes sharing the listeners (0 = one per CPU core; 1 = serve everything in one process)'),
     shutdownGraceSeconds: option(types.integer(0, 3600), 5, 'on SIGTERM/SIGINT, seconds operations in flight may take to finish before connections are closed (keep it below systemd TimeoutStopSec)'),
   },
   ldaps: {

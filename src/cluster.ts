@@ -1,0 +1,196 @@
+// Multi-process serving: one primary and N LDAP worker processes sharing the LDAP/LDAPS listeners
+// (node:cluster hands each accepted connection to a worker), so LDAP uses every core. Each worker has its own
+// SQLite connection (WAL: readers never block each other, writers serialize in SQLite).
+//
+// Roles:
+//  - workers: LDAP and LDAPS only. After each committed write they tell the primary, which is how DNS learns
+//    of changes within a millisecond instead of at the change-log poll.
+//  - primary: DNS (one copy of the in-memory zones, one NOTIFY sender) and the metrics endpoint, which sums
+//    the workers' metrics with its own.
+//
+// Per-process state that stays per worker: the failed-bind throttle counts (each worker counts the binds it
+// serves) and the caches, which notice other processes' commits through SQLite's data_version.
+
+import cluster, { type Worker } from 'node:cluster';
+import os from 'node:os';
+import { AggregatorRegistry } from 'prom-client';
+
+/** One process's metrics as registry.getMetricsAsJSON() gives them. */
+type MetricsJson = object[];
+import type { Config } from './config/load';
+import type { RunningServer } from './server';
+
+type Message =
+  | { type: 'ispd:ready'; ldap: { host: string; port: number } | null; ldaps: { host: string; port: number } | null }
+  | { type: 'ispd:committed'; change: unknown }
+  | { type: 'ispd:metrics-request'; id: number }
+  | { type: 'ispd:metrics'; id: number; metrics: MetricsJson }
+  | { type: 'ispd:reload' }
+  | { type: 'ispd:shutdown' };
+
+/** How many LDAP worker processes to run: ldap.workers, 0 = one per CPU core; 1 (or one core) = none. */
+export function workerCount(config: Config): number {
+  const configured = config.ldap.workers;
+  const n = configured === 0 ? os.availableParallelism?.() ?? os.cpus().length : configured;
+  return n > 1 ? n : 0;
+}
+
+export const isWorker = (): boolean => cluster.isWorker;
+
+/** The configuration of one role: the listeners the other role owns are turned off. */
+export function roleConfig(config: Config, role: 'primary' | 'worker'): Config {
+  if (role === 'worker') {
+    return Object.freeze({ ...config, dns: Object.freeze({ ...config.dns, listen: null }), metrics: Object.freeze({ ...config.metrics, listen: null }) }) as Config;
+  }
+  return Object.freeze({ ...config, ldap: Object.freeze({ ...config.ldap, listen: null }), ldaps: Object.freeze({ ...config.ldaps, listen: null }) }) as Config;
+}
+
+export interface WorkerHooks {
+  /** Re-reads the configuration and applies it (the primary forwards SIGHUP). */
+  reload(): Promise<void>;
+  /** Drains and exits. */
+  stop(reason: string): Promise<void>;
+}
+
+/** Worker side: report readiness and commits to the primary, answer metric requests, obey reload/shutdown. */
+export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
+  const send = (m: Message) => {
+    if (process.connected) process.send!(m);
+  };
+  server.store.directory.on('committed', (change: unknown) => send({ type: 'ispd:committed', change }));
+  process.on('message', (m: Message) => {
+    if (m?.type === 'ispd:metrics-request') {
+      // Without the scrape hooks: store-wide gauges (size, entries) come from the primary alone.
+      void server.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'ispd:metrics', id: m.id, metrics }));
+    } else if (m?.type === 'ispd:reload') {
+      void hooks.reload();
+    } else if (m?.type === 'ispd:shutdown') {
+      void hooks.stop('primary');
+    }
+  });
+  // The primary is gone (crashed or killed): nothing would route connections to us any more.
+  process.on('disconnect', () => void hooks.stop('primary gone'));
+  send({ type: 'ispd:ready', ldap: server.ldapAddress(), ldaps: server.ldapsAddress() });
+}
+
+export interface Workers {
+  /** Where the workers' LDAP listeners are (as the first ready worker reports them). */
+  ldap: { host: string; port: number } | null;
+  ldaps: { host: string; port: number } | null;
+  /** Prometheus text of the primary's and all workers' metrics together. */
+  scrape(): Promise<string>;
+  reload(): void;
+  /** Asks every worker to drain and waits for them to exit (then kills stragglers). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Primary side: forks `count` workers (they re-run the same command line), waits until all listen, and relays
+ * their commits to the primary's directory so DNS follows at once. A worker that dies is replaced.
+ */
+export async function startWorkers(count: number, primary: RunningServer): Promise<Workers> {
+  const log = primary.logger.child({ subsystem: 'cluster' });
+  const directory = primary.store.directory;
+  let stopping = false;
+  let nextId = 1;
+  const pendingMetrics = new Map<number, { want: number; got: MetricsJson[]; done: (v: MetricsJson[]) => void }>();
+  let ldap: Workers['ldap'] = null;
+  let ldaps: Workers['ldaps'] = null;
+
+  const onMessage = (worker: Worker, m: Message) => {
+    if (m?.type === 'ispd:committed') {
+      directory.emit('committed', m.change);
+    } else if (m?.type === 'ispd:metrics') {
+      const p = pendingMetrics.get(m.id);
+      if (!p) return;
+      p.got.push(m.metrics);
+      if (p.got.length >= p.want) {
+        pendingMetrics.delete(m.id);
+        p.done(p.got);
+      }
+    }
+    void worker;
+  };
+  cluster.on('message', onMessage);
+
+  const fork = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const worker = cluster.fork({ ISPD_CLUSTER_WORKER: '1' });
+      const onReady = (m: Message) => {
+        if (m?.type !== 'ispd:ready') return;
+        worker.off('message', onReady);
+        ldap ??= m.ldap;
+        ldaps ??= m.ldaps;
+        resolve();
+      };
+      worker.on('message', onReady);
+      worker.once('exit', (code, signal) => {
+        worker.off('message', onReady);
+        reject(new Error(`LDAP worker exited before it was ready (code ${code}, signal ${signal})`));
+      });
+    });
+
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    log.error({ pid: worker.process.pid, code, signal }, 'LDAP worker died; starting another');
+    setTimeout(() => {
+      if (!stopping) fork().catch((err) => log.error({ err: (err as Error).message }, 'could not replace an LDAP worker'));
+    }, 500).unref();
+  });
+
+  await Promise.all(Array.from({ length: count }, fork));
+  log.info({ workers: count }, 'LDAP workers listening');
+
+  const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
+
+  return {
+    ldap,
+    ldaps,
+    async scrape() {
+      const own = await primary.metrics.scrape().then(() => primary.metrics.registry.getMetricsAsJSON());
+      const workers = live();
+      const id = nextId++;
+      const fromWorkers = await new Promise<MetricsJson[]>((resolve) => {
+        if (workers.length === 0) return resolve([]);
+        const timer = setTimeout(() => {
+          const p = pendingMetrics.get(id);
+          pendingMetrics.delete(id);
+          resolve(p ? p.got : []);
+        }, 2000);
+        pendingMetrics.set(id, {
+          want: workers.length,
+          got: [],
+          done: (v) => {
+            clearTimeout(timer);
+            resolve(v);
+          },
+        });
+        for (const w of workers) w.send({ type: 'ispd:metrics-request', id } satisfies Message);
+      });
+      return AggregatorRegistry.aggregate([own, ...fromWorkers]).metrics();
+    },
+    reload() {
+      for (const w of live()) w.send({ type: 'ispd:reload' } satisfies Message);
+    },
+    async stop(graceMs = 10_000) {
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              if (w.isDead()) return resolve();
+              const kill = setTimeout(() => w.process.kill('SIGKILL'), graceMs);
+              w.once('exit', () => {
+                clearTimeout(kill);
+                resolve();
+              });
+              if (w.isConnected()) w.send({ type: 'ispd:shutdown' } satisfies Message);
+              else w.process.kill('SIGTERM');
+            }),
+        ),
+      );
+      cluster.off('message', onMessage);
+    },
+  };
+}
