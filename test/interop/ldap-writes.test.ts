@@ -284,6 +284,14 @@ mailForwardingAddress: mod@elsewhere.org
       assert.deepEqual(unchanged(after), unchanged(before));
     });
 
+    it('Boolean syntax (radiusStripUserName of radiusprofile): TRUE is taken, yes is invalidAttributeSyntax (21)', async () => {
+      const bad = await asWriter('ldapmodify', [], `dn: ${BOB}\nchangetype: modify\nreplace: radiusStripUserName\nradiusStripUserName: yes\n-\n`);
+      assert.equal(bad.code, 21, describeResult(bad));
+      const good = await asWriter('ldapmodify', [], `dn: ${BOB}\nchangetype: modify\nreplace: radiusStripUserName\nradiusStripUserName: TRUE\n-\n`);
+      assert.equal(good.code, 0, describeResult(good));
+      assert.deepEqual((await read(BOB, ['radiusStripUserName']))?.radiusstripusername, ['TRUE']);
+    });
+
     it('a user may change its own entry only where the ACL says so (50 otherwise), and a refused change changes nothing', async () => {
       const before = await read(BOB);
       const result = await tool('ldapmodify', ['-D', BOB, '-w', 'bob-secret'], `dn: ${BOB}\nchangetype: modify\nreplace: mailQuota\nmailQuota: 999999\n-\n`);
