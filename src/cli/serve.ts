@@ -163,7 +163,8 @@ function printExamples(config: Config, ldap: { host: string; port: number } | nu
       `  ldapsearch -x -H ${url} -b ${config.baseDN} '(|(mailLocalAddress=john@example.com)(mailAlias=john@example.com))' mailRoutingAddress mailForwardingAddress`,
       `  ldapwhoami -x -H ${url} -D 'uid=john_example_com,ou=users,ispmanDomain=example.com,${config.baseDN}' -w john-secret`,
       `  printf 'server_host = ${url}\\nsearch_base = ${config.baseDN}\\nquery_filter = (mailacceptinggeneralid=%%s)\\nresult_attribute = maildrop\\nbind = no\\n' > /tmp/ispd-maildrop.cf`,
-      `  postmap -q bob@developer.ch ldap:/tmp/ispd-maildrop.cf`,
+      `  mkdir -p /tmp/ispd-postfix && touch /tmp/ispd-postfix/main.cf   # postmap wants a main.cf`,
+      `  postmap -c /tmp/ispd-postfix -q bob@developer.ch ldap:/tmp/ispd-maildrop.cf`,
     );
   }
   if (dns) lines.push(`  dig @${dns.host} -p ${dns.port} 4unet.net SOA`, `  dig @${dns.host} -p ${dns.port} www.example.com A`);
