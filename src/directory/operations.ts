@@ -543,6 +543,15 @@ export class DirectoryService extends EventEmitter implements Directory {
         }
       }
       checkEntry(this.schema, attrs, this.names);
+      // An entry keeps its structural class for life (slapd: objectClassModsProhibited); auxiliary classes
+      // and superclasses of the structural one may come and go.
+      const stored = before.attrs.structuralObjectClass?.[0];
+      // 'top' marks an entry imported without a structural class (import --relaxed): it may gain one.
+      const wasStructural = stored && this.schema.objectClass(stored)?.kind === 'STRUCTURAL' ? stored : this.structuralClass(before.attrs);
+      const nowStructural = this.structuralClass(attrs);
+      if (wasStructural && nowStructural && wasStructural.toLowerCase() !== nowStructural.toLowerCase()) {
+        throw DirectoryError.of('objectClassModsProhibited', `structural object class modification from '${wasStructural}' to '${nowStructural}' not allowed`);
+      }
       attrs.modifiersName = [ctx.identity.dnNorm === SYSTEM_IDENTITY.dnNorm ? '' : ctx.identity.dn];
       attrs.modifyTimestamp = [generalizedTime()];
       attrs.entryCSN = [csn()];
@@ -706,6 +715,7 @@ export function applyModification(schema: Schema, attrs: AttributeMap, m: Modifi
       break;
     }
     case 'increment': {
+      if (m.values.length !== 1) throw DirectoryError.of('protocolError', 'modify/increment operation requires single value');
       if (!attrs[name]) throw DirectoryError.of('noSuchAttribute', `modify/increment: ${name}: no such attribute`);
       if (at.equality?.name !== 'integerMatch') throw DirectoryError.of('constraintViolation', `modify/increment: ${name}: increment not supported for this type`);
       if (m.values.length !== 1 || !/^-?\d+$/.test(m.values[0].trim())) throw DirectoryError.of('invalidAttributeSyntax', `modify/increment: ${name}: invalid increment value`);

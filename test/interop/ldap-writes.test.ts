@@ -271,11 +271,15 @@ mailForwardingAddress: mod@elsewhere.org
         21, // 13 increment by a non-integer
         19, // 14 good + bad change: the bad one decides
         65, // 15 structural class removed
+        69, // 15a structural class changed
+        69, // 15b structural class replaced by its superclass
+        2, // 15c increment with two values
       ];
       assert.deepEqual(printedResultCodes(result.stderr), expected, describeResult(result));
       assert.match(result.stderr, /No such object \(32\)\n\s*matched DN: ou=users,\s?ispmanDomain=example\.com,\s?o=ispman/i, describeResult(result));
       const after = await read(BOB);
-      assert.deepEqual(after?.description, ['still here after 15 errors']);
+      assert.deepEqual(after?.description, ['still here after 18 errors']);
+      assert.deepEqual((await read('ou=admins,o=ispman', ['objectClass']))?.objectclass?.map((name) => name.toLowerCase()), ['ispmanbranch']);
       const unchanged = (entry: Seen): Seen => {
         const copy = { ...entry };
         for (const name of ['description', 'modifytimestamp', 'modifiersname', 'entrycsn']) delete copy[name];
