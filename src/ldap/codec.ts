@@ -238,7 +238,19 @@ const RESULT_CLASSES = {
   compare: messages.CompareResponse,
 } as const;
 
+/** protocolOp tags of the LDAPResult-shaped responses (RFC 4511 §4.2 … §4.10). */
+const RESULT_TAGS: Record<ResultKind, number> = {
+  bind: 0x61,
+  searchDone: 0x65,
+  modify: 0x67,
+  add: 0x69,
+  delete: 0x6b,
+  modifyDN: 0x6d,
+  compare: 0x6f,
+};
+
 export function encodeResult(kind: ResultKind, messageId: number, result: LdapResultFields, controls?: LdapjsControl[]): Buffer {
+  if (controls === undefined || controls.length === 0) return encodeBareResult(RESULT_TAGS[kind], messageId, result);
   const message: LdapjsMessage = new RESULT_CLASSES[kind]({
     messageId,
     status: result.code,
@@ -247,6 +259,40 @@ export function encodeResult(kind: ResultKind, messageId: number, result: LdapRe
     controls: controls ?? [],
   });
   return message.toBer().buffer;
+}
+
+/**
+ * An LDAPResult without controls or referrals — every bind answer and SearchResultDone — written directly:
+ * the same bytes as the @ldapjs/messages classes (test/unit/ldap-codec.test.ts), without building a
+ * message object and a growing BerWriter per operation.
+ */
+function encodeBareResult(tag: number, messageId: number, result: LdapResultFields): Buffer {
+  const matchedDN = result.matchedDN ?? '';
+  const message = result.message ?? '';
+  const code = result.code;
+  if (!Number.isInteger(code) || code < 0 || code > 0x7fffffff) throw new TypeError(`result code ${code} is not an enumeration value`);
+  const matchedLength = utf8Length(matchedDN);
+  const messageLength = utf8Length(message);
+  const codeOctets = integerOctets(code);
+  const opContent = 2 + codeOctets + 1 + lengthOctets(matchedLength) + matchedLength + 1 + lengthOctets(messageLength) + messageLength;
+  const idOctets = integerOctets(messageId);
+  const messageContent = 2 + idOctets + 1 + lengthOctets(opContent) + opContent;
+  const out = Buffer.allocUnsafe(1 + lengthOctets(messageContent) + messageContent);
+  let at = writeHeader(out, 0, 0x30, messageContent);
+  at = writeInteger(out, at, 0x02, messageId, idOctets);
+  at = writeHeader(out, at, tag, opContent);
+  at = writeInteger(out, at, 0x0a, code, codeOctets);
+  at = writeOctetString(out, at, matchedDN, matchedLength);
+  at = writeOctetString(out, at, message, messageLength);
+  if (at !== out.length) throw new Error(`result encoding wrote ${at} of ${out.length} bytes`);
+  return out;
+}
+
+function writeInteger(out: Buffer, at: number, tag: number, value: number, octets: number): number {
+  out[at++] = tag;
+  out[at++] = octets;
+  for (let shift = (octets - 1) * 8; shift >= 0; shift -= 8) out[at++] = (value >>> shift) & 0xff;
+  return at;
 }
 
 /**
@@ -342,7 +388,7 @@ function lengthOctets(length: number): number {
   return length < 0x80 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : length < 0x1000000 ? 4 : 5;
 }
 
-/** Octets of a non-negative INTEGER in minimal two's complement. */
+/** Octets of a non-negative INTEGER in minimal two's complement (up to 2^31 - 1). */
 function integerOctets(value: number): number {
   return value < 0x80 ? 1 : value < 0x8000 ? 2 : value < 0x800000 ? 3 : 4;
 }

@@ -3,7 +3,7 @@
 
 import { ResultCode } from '../directory/errors';
 import { encodeExtendedResponse, encodeResult, type ResultKind } from './codec';
-import type { Connection } from './connection';
+import type { Connection, OperationSignal } from './connection';
 import { unsupportedCriticalControl } from './controls';
 import { handleBind } from './ops/bind';
 import { handleCompare } from './ops/compare';
@@ -13,7 +13,11 @@ import { handleUpdate } from './ops/update';
 import type { ServerContext } from './server-context';
 import type { LdapRequest, LdapResultFields } from './types';
 
-const KNOWN_EXTENSIONS = new Set([WHO_AM_I_OID, START_TLS_OID, PASSWORD_MODIFY_OID]);
+/**
+ * Built on first use: ops/extended and connection import each other through this module, and depending on
+ * which of them a program loads first the OID constants may not be initialized yet when this file runs.
+ */
+let knownExtensions: Set<string> | undefined;
 
 const RESPONSE_KIND: Partial<Record<LdapRequest['op'], ResultKind>> = {
   bind: 'bind',
@@ -25,7 +29,7 @@ const RESPONSE_KIND: Partial<Record<LdapRequest['op'], ResultKind>> = {
   compare: 'compare',
 };
 
-export async function dispatch(server: ServerContext, conn: Connection, request: LdapRequest, signal: AbortSignal): Promise<void> {
+export async function dispatch(server: ServerContext, conn: Connection, request: LdapRequest, signal: OperationSignal): Promise<void> {
   const started = process.hrtime.bigint();
   let code: number | undefined;
   try {
@@ -38,12 +42,12 @@ export async function dispatch(server: ServerContext, conn: Connection, request:
   if (code === undefined) return;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   // Only OIDs we know become label values: a client inventing OIDs must not grow the metric series.
-  const name = request.op === 'extended' ? `extended:${KNOWN_EXTENSIONS.has(request.oid) ? request.oid : 'other'}` : request.op;
+  const name = request.op === 'extended' ? `extended:${(knownExtensions ??= new Set([WHO_AM_I_OID, START_TLS_OID, PASSWORD_MODIFY_OID])).has(request.oid) ? request.oid : 'other'}` : request.op;
   server.observer?.onOperation?.(name, code, seconds);
 }
 
 /** Runs the operation; the result code sent, or undefined when no response was sent. */
-async function run(server: ServerContext, conn: Connection, request: LdapRequest, signal: AbortSignal): Promise<number | undefined> {
+async function run(server: ServerContext, conn: Connection, request: LdapRequest, signal: OperationSignal): Promise<number | undefined> {
   const refused = unsupportedCriticalControl(request);
   if (refused) {
     return sendResult(conn, request, { code: ResultCode.unavailableCriticalExtension, message: `critical extension ${refused.oid} is unavailable` });

@@ -362,6 +362,28 @@ describe('ldap codec', () => {
       assert.equal(parsed.diagnosticMessage, 'no such object');
     });
 
+    it('writes results without controls byte for byte as the @ldapjs/messages classes do', () => {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const classes = require('@ldapjs/messages') as Record<string, new (options: Record<string, unknown>) => { toBer(): { buffer: Buffer } }>;
+      const kinds = { bind: 'BindResponse', searchDone: 'SearchResultDone', modify: 'ModifyResponse', add: 'AddResponse', delete: 'DeleteResponse', modifyDN: 'ModifyDnResponse', compare: 'CompareResponse' } as const;
+      const messages = ['', 'invalid credentials', 'Zoë ✓ 𝄞', 'x'.repeat(127), 'y'.repeat(128), 'z'.repeat(300), 'w'.repeat(70_000)];
+      let compared = 0;
+      for (const [kind, className] of Object.entries(kinds)) {
+        for (const messageId of [0, 1, 127, 128, 255, 32767, 32768, 8388607, 8388608, 2147483647]) {
+          for (const code of [0, 5, 32, 49, 118, 127, 128, 16654]) {
+            for (const message of messages) {
+              const matchedDN = code === 32 ? 'ou=users,ispmanDomain=example.com,o=ispman' : '';
+              const mine = encodeResult(kind as keyof typeof kinds, messageId, { code, message, matchedDN });
+              const theirs = new classes[className]({ messageId, status: code, matchedDN, diagnosticMessage: message, controls: [] }).toBer().buffer;
+              assert.deepEqual(mine, theirs, `${kind} id ${messageId} code ${code} message of ${message.length}`);
+              compared++;
+            }
+          }
+        }
+      }
+      assert.equal(compared, 7 * 10 * 8 * messages.length);
+    });
+
     it('writes a non-critical response control without the criticality BOOLEAN (DER; libldap misreads FALSE)', () => {
       const pdu = encodeResult('searchDone', 3, { code: 0 }, [encodePagedResponse('42')]);
       const oid = Buffer.from('1.2.840.113556.1.4.319');

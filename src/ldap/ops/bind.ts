@@ -3,12 +3,12 @@
 
 import { ResultCode, resultCodeName } from '../../directory/errors';
 import { encodeResult } from '../codec';
-import { ANONYMOUS, type Connection } from '../connection';
+import { ANONYMOUS, type Connection, type OperationSignal } from '../connection';
 import type { ServerContext } from '../server-context';
 import type { BindOp, LdapResultFields } from '../types';
 import { errorToResult } from './result';
 
-export async function handleBind(server: ServerContext, conn: Connection, request: BindOp, signal: AbortSignal): Promise<number | undefined> {
+export async function handleBind(server: ServerContext, conn: Connection, request: BindOp, signal: OperationSignal): Promise<number | undefined> {
   // RFC 4513 §5.1: a bind, whatever its outcome, first drops the current authentication.
   conn.identity = ANONYMOUS;
   const result = await bind(server, conn, request, signal);
@@ -21,7 +21,7 @@ export async function handleBind(server: ServerContext, conn: Connection, reques
   return result.code;
 }
 
-async function bind(server: ServerContext, conn: Connection, request: BindOp, signal: AbortSignal): Promise<LdapResultFields> {
+async function bind(server: ServerContext, conn: Connection, request: BindOp, signal: OperationSignal): Promise<LdapResultFields> {
   const options = server.options;
   if (request.version !== 3 && !(request.version === 2 && options.allowV2Bind)) {
     return { code: ResultCode.protocolError, message: 'requested protocol version not supported' };

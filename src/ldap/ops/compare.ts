@@ -2,12 +2,12 @@
 
 import { ResultCode } from '../../directory/errors';
 import { encodeResult } from '../codec';
-import type { Connection } from '../connection';
+import type { Connection, OperationSignal } from '../connection';
 import type { ServerContext } from '../server-context';
 import type { CompareOp, LdapResultFields } from '../types';
 import { errorToResult } from './result';
 
-export async function handleCompare(server: ServerContext, conn: Connection, request: CompareOp, signal: AbortSignal): Promise<number | undefined> {
+export async function handleCompare(server: ServerContext, conn: Connection, request: CompareOp, signal: OperationSignal): Promise<number | undefined> {
   let result: LdapResultFields;
   try {
     const equal = server.directory.compare(request.dn, request.attribute, request.value, conn.context(signal));

@@ -4,7 +4,7 @@
 import { ResultCode } from '../../directory/errors';
 import { BerCursor } from '../ber-cursor';
 import { encodeExtendedResponse } from '../codec';
-import { START_TLS_OID, type Connection } from '../connection';
+import { START_TLS_OID, type Connection, type OperationSignal } from '../connection';
 import { asn1 } from '../ldapjs';
 import type { ServerContext } from '../server-context';
 import type { ExtendedOp, LdapResultFields } from '../types';
@@ -22,7 +22,7 @@ export function supportedExtensions(server: { tlsConfigured: boolean; passwordMo
   return oids;
 }
 
-export async function handleExtended(server: ServerContext, conn: Connection, request: ExtendedOp, signal: AbortSignal): Promise<number | undefined> {
+export async function handleExtended(server: ServerContext, conn: Connection, request: ExtendedOp, signal: OperationSignal): Promise<number | undefined> {
   switch (request.oid) {
     case WHO_AM_I_OID: {
       const authzId = conn.identity.dn === '' ? '' : `dn:${conn.identity.dn}`;
@@ -82,7 +82,7 @@ export function encodePasswordModifyResponse(generated: string): Buffer {
   return writer.buffer;
 }
 
-async function passwordModify(server: ServerContext, conn: Connection, request: ExtendedOp, signal: AbortSignal): Promise<number | undefined> {
+async function passwordModify(server: ServerContext, conn: Connection, request: ExtendedOp, signal: OperationSignal): Promise<number | undefined> {
   let fields: ReturnType<typeof decodePasswordModify>;
   try {
     fields = decodePasswordModify(request.value);

@@ -6,7 +6,7 @@
 import { ResultCode } from '../../directory/errors';
 import type { Entry, SearchRequest } from '../../directory/types';
 import { encodeResult, encodeSearchEntry } from '../codec';
-import type { Connection } from '../connection';
+import type { Connection, OperationSignal } from '../connection';
 import { ControlValueError, OID, decodePagedRequest, encodePagedResponse, findControl } from '../controls';
 import type { LdapjsControl } from '../ldapjs';
 import type { ServerContext } from '../server-context';
@@ -16,7 +16,7 @@ import { errorToResult } from './result';
 /** Entries written per corked batch before the event loop gets a turn. */
 const BATCH = 64;
 
-export async function handleSearch(server: ServerContext, conn: Connection, request: SearchOp, signal: AbortSignal): Promise<number | undefined> {
+export async function handleSearch(server: ServerContext, conn: Connection, request: SearchOp, signal: OperationSignal): Promise<number | undefined> {
   const pagedControl = findControl(request, OID.pagedResults);
   const searchRequest: SearchRequest = {
     base: request.base,
@@ -82,7 +82,7 @@ export async function handleSearch(server: ServerContext, conn: Connection, requ
  * Writes every entry; false when the operation was abandoned or the client went away. On true the
  * socket is still corked: the caller uncorks after writing SearchResultDone.
  */
-async function stream(conn: Connection, request: SearchOp, iterator: Iterator<Entry>, signal: AbortSignal): Promise<boolean> {
+async function stream(conn: Connection, request: SearchOp, iterator: Iterator<Entry>, signal: OperationSignal): Promise<boolean> {
   for (;;) {
     conn.cork();
     let full = false;
@@ -106,7 +106,7 @@ async function stream(conn: Connection, request: SearchOp, iterator: Iterator<En
   }
 }
 
-function finish(conn: Connection, request: SearchOp, result: LdapResultFields, signal: AbortSignal, controls?: LdapjsControl[]): number | undefined {
+function finish(conn: Connection, request: SearchOp, result: LdapResultFields, signal: OperationSignal, controls?: LdapjsControl[]): number | undefined {
   if (signal.aborted) return undefined;
   conn.send(encodeResult('searchDone', request.messageId, result, controls));
   return result.code;

@@ -2,7 +2,7 @@
 
 import { ResultCode } from '../../directory/errors';
 import { encodeResult, type ResultKind } from '../codec';
-import type { Connection } from '../connection';
+import type { Connection, OperationSignal } from '../connection';
 import type { ServerContext } from '../server-context';
 import type { AddOp, DeleteOp, LdapResultFields, ModifyDnOp, ModifyOp } from '../types';
 import { errorToResult } from './result';
@@ -11,7 +11,7 @@ export type UpdateOp = AddOp | ModifyOp | DeleteOp | ModifyDnOp;
 
 const RESPONSE_KIND: Record<UpdateOp['op'], ResultKind> = { add: 'add', modify: 'modify', delete: 'delete', modifyDN: 'modifyDN' };
 
-export async function handleUpdate(server: ServerContext, conn: Connection, request: UpdateOp, signal: AbortSignal): Promise<number | undefined> {
+export async function handleUpdate(server: ServerContext, conn: Connection, request: UpdateOp, signal: OperationSignal): Promise<number | undefined> {
   const ctx = conn.context(signal);
   const directory = server.directory;
   let result: LdapResultFields;
