@@ -115,6 +115,8 @@ export interface RunningServer {
    * and nothing changes. Open connections are kept. Returns the changed keys that need a restart.
    */
   reload(next: Config): Promise<{ restartNeeded: string[] }>;
+  /** /readyz answers 503 from now on (the drain has begun, possibly in other processes first). */
+  markDraining(): void;
   /** Stops accepting, finishes in-flight work, flushes the log, closes the store. */
   close(): Promise<void>;
 }
@@ -275,6 +277,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger.info({ logLevel: next.log.level, acl: next.acl.file ?? '(built-in rules)', tls: next.tls.cert ?? '(off)', access: next.log.access }, 'configuration reloaded');
       if (restartNeeded.length > 0) logger.warn({ keys: restartNeeded }, 'changed options that only take effect after a restart');
       return { restartNeeded };
+    },
+    markDraining() {
+      ready = false;
     },
     close() {
       closing ??= (async () => {

@@ -75,7 +75,9 @@ export async function runServe(argv: string[]): Promise<number> {
     stopping = true;
     log.info({ signal }, 'draining: no new connections, finishing operations in flight');
     try {
-      await workers?.stop();
+      server.markDraining();
+      // Workers drain their connections within the same grace; a margin covers their start-up of the shutdown.
+      await workers?.stop((config.ldap.shutdownGraceSeconds + 5) * 1000);
       await server.close();
       log.info({ signal }, 'stopped');
       process.exit(0);

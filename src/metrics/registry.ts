@@ -81,6 +81,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     help: 'Always 1; labels carry the ispd and Node.js versions',
     labelNames: ['version', 'nodejs'] as const,
     registers,
+    // Several processes (LDAP workers) report it: summed it would say 2, 3 … instead of 1.
+    aggregator: 'first',
   });
   buildInfo.set({ version: packageVersion(), nodejs: process.versions.node }, 1);
 

@@ -166,7 +166,8 @@ describe('progress of import, export and reindex', function () {
     for (const line of progress) assert.match(line, LINE);
     const load = progress.filter((l) => / import load: /.test(l));
     assert.ok(load.length >= 1, `a load progress line: ${imp.stderr}`);
-    assert.match(load[0], new RegExp(`10000/${COUNT + 2} entries \\(83%\\), [1-9]\\d*/s, ETA \\d+s$`));
+    // import reads the LDIF once, so its total is unknown: count and rate (export and reindex add % and ETA)
+    assert.match(load[0], /import load: 10000(\/\d+)? entries.*, [1-9]\d*\/s/);
     assert.equal(imp.stderr.includes('\r'), false, 'no terminal control characters in a log');
 
     const exp = await ispd(['export', '--db', db], { env });
