@@ -456,6 +456,20 @@ describe('lifecycle: root binds privileged ports, then runs as runAs.user', func
       assert.equal(ids('Groups').includes(0), false, "root's group is gone");
       const capEff = status.match(/^CapEff:\s+(\w+)$/m)![1];
       assert.equal(BigInt('0x' + capEff), 0n, 'no capabilities left');
+      // LDAP worker processes (ldap.workers) switch too: no process of the service stays root
+      const children = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1] === String(server.pid);
+        } catch {
+          return false;
+        }
+      });
+      const ready = server.logs().find((l) => l.msg === 'ready');
+      assert.equal(children.length, Number(ready?.workers ?? 0), 'one child per LDAP worker');
+      for (const child of children) {
+        const childStatus = fs.readFileSync(`/proc/${child}/status`, 'utf8');
+        assert.match(childStatus, new RegExp(`^Uid:\\s+${nobody}\\s+${nobody}\\s+${nobody}\\s+${nobody}$`, 'm'), `child process ${child} runs as nobody`);
+      }
 
       const client = new Client({ url: `ldap://127.0.0.1:${ldapPort}`, timeout: 10000 });
       await client.bind(ADMIN_DN, ADMIN_PASSWORD);
