@@ -25,6 +25,7 @@ type Message =
   | { type: 'ispd:committed'; change: unknown }
   | { type: 'ispd:metrics-request'; id: number }
   | { type: 'ispd:metrics'; id: number; metrics: MetricsJson }
+  | { type: 'ispd:bind-result'; ok: boolean; dn: string; address: string }
   | { type: 'ispd:reload' }
   | { type: 'ispd:shutdown' };
 
@@ -58,10 +59,26 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
     if (process.connected) process.send!(m);
   };
   server.store.directory.on('committed', (change: unknown) => send({ type: 'ispd:committed', change }));
+  // Failed-bind counts are shared: each worker tells the others (through the primary) of the failures and
+  // successes it sees, so a client spreading its guesses over connections meets the same limits.
+  const throttle = server.store.directory.throttle;
+  const local = throttle && { failure: throttle.recordFailure.bind(throttle), success: throttle.recordSuccess.bind(throttle) };
+  if (throttle && local) {
+    throttle.recordFailure = (dn, address) => {
+      local.failure(dn, address);
+      send({ type: 'ispd:bind-result', ok: false, dn, address });
+    };
+    throttle.recordSuccess = (dn, address) => {
+      local.success(dn, address);
+      send({ type: 'ispd:bind-result', ok: true, dn, address: address ?? '' });
+    };
+  }
   process.on('message', (m: Message) => {
     if (m?.type === 'ispd:metrics-request') {
       // Without the scrape hooks: store-wide gauges (size, entries) come from the primary alone.
       void server.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'ispd:metrics', id: m.id, metrics }));
+    } else if (m?.type === 'ispd:bind-result') {
+      if (local) (m.ok ? local.success : local.failure)(m.dn, m.address);
     } else if (m?.type === 'ispd:reload') {
       void hooks.reload();
     } else if (m?.type === 'ispd:shutdown') {
@@ -100,6 +117,8 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
   const onMessage = (worker: Worker, m: Message) => {
     if (m?.type === 'ispd:committed') {
       directory.emit('committed', m.change);
+    } else if (m?.type === 'ispd:bind-result') {
+      for (const w of live()) if (w !== worker) w.send(m);
     } else if (m?.type === 'ispd:metrics') {
       const p = pendingMetrics.get(m.id);
       if (!p) return;
@@ -109,7 +128,6 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
         p.done(p.got);
       }
     }
-    void worker;
   };
   cluster.on('message', onMessage);
 

@@ -73,8 +73,14 @@ export class AccessControl {
   }
 
   can(who: Requester, entryNorm: string, attrKey: string, need: AccessLevel): boolean {
+    // Secrets are write-only for everyone (design §8: userPassword readable by nobody): they can be set and
+    // used to bind, never read, compared or used in a filter, whatever a rule grants.
+    if (this.writeOnly.has(attrKey) && need !== 'write' && need !== 'auth') return false;
     return levelAtLeast(this.level(who, entryNorm, attrKey), need);
   }
+
+  /** Attribute keys nobody may read, compare or search on. */
+  writeOnly: ReadonlySet<string> = new Set(SECRET_ATTRIBUTES);
 
   /** Optional configured root identity (like slapd's rootdn): bypasses ACLs. */
   rootNorm = '\u0000none';
@@ -136,8 +142,11 @@ export const MAIL_ROUTING_ATTRIBUTES = [
  *  - everything else: admins and the domain account write, a user reads its own entry, authenticated users
  *    read, service identities do not (they see only what they need), anonymous only when `anonymousRead`.
  */
+/** userPassword and its ISPMan subtype. */
+export const SECRET_ATTRIBUTES = ['userpassword', 'ispmancontrolpanelpassword'];
+
 export function defaultRules(opts: { baseNorm: string; adminsNorm: string; servicesNorm: string; anonymousRead: boolean }): AclRule[] {
-  const secrets = ['userpassword', 'ispmancontrolpanelpassword'];
+  const secrets = SECRET_ATTRIBUTES;
   const writers: AclBy[] = [
     { who: { kind: 'admins' }, access: 'write' },
     { who: { kind: 'domainOwner' }, access: 'write' },

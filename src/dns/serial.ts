@@ -219,23 +219,27 @@ export interface HookableDirectory {
   indexTerms(attrs: AttributeMap): import('../../backends/types').IndexTerm[];
 }
 
-const hooked = new WeakSet<object>();
+type SerialHookOptions = { format?: SerialFormat; onBump?(b: SerialBump): void };
+const hooked = new WeakMap<object, SerialHookOptions>();
 
 /**
  * Registers the serial bump as a write hook of the directory (once per directory): every add, modify,
- * delete and rename that touches zone data raises that zone's serial inside the same transaction.
+ * delete and rename that touches zone data raises that zone's serial inside the same transaction. Installing
+ * again on the same directory only replaces the options (the serial format, the bump callback).
  */
-export function installSerialHook(directory: HookableDirectory, options: { format?: SerialFormat; onBump?(b: SerialBump): void } = {}): void {
-  if (hooked.has(directory)) return;
-  hooked.add(directory);
+export function installSerialHook(directory: HookableDirectory, options: SerialHookOptions = {}): void {
+  const installed = hooked.has(directory);
+  hooked.set(directory, options);
+  if (installed) return;
   directory.addWriteHook((tx, change) => {
+    const current = hooked.get(directory) ?? {};
     const bumps = serialHook([{ before: change.before, after: change.after }], {
       backend: directory.backend,
       tx,
       update: (entry, attrs) => tx.update({ id: entry.id, attrs, index: directory.indexTerms(attrs) }),
-      format: options.format,
+      format: current.format,
       schemaHas: directory.schema ? (name) => directory.schema!.attributeType(name) !== undefined : undefined,
     });
-    for (const b of bumps) options.onBump?.(b);
+    for (const b of bumps) current.onBump?.(b);
   });
 }

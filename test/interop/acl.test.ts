@@ -35,10 +35,10 @@ const IDENTITIES: Array<{ name: string; credentials?: Credentials }> = [
 const SECURE_DEFAULT: string[][] = [
   // userPassword  mail     posix    DNS
   ['---', '---', '---', '---'], // anonymous
-  ['rcw', 'rc-', 'rc-', 'rc-'], // self
+  ['--w', 'rc-', 'rc-', 'rc-'], // self: userPassword is write-only (usable for bind, never read or compared)
   ['---', 'rc-', 'rc-', 'rc-'], // another user
-  ['rcw', 'rcw', 'rcw', 'rc-'], // domain account: its own subtree only (DNS lives under ou=DNS)
-  ['rcw', 'rcw', 'rcw', 'rcw'], // admin
+  ['--w', 'rcw', 'rcw', 'rc-'], // domain account: its own subtree only (DNS lives under ou=DNS)
+  ['--w', 'rcw', 'rcw', 'rcw'], // admin
   ['---', 'rc-', '---', '---'], // mail service: mail routing attributes only
 ];
 /** With ldap.anonymousRead on, anonymous reads (and so compares) all but userPassword; nothing else changes. */
