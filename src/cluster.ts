@@ -114,6 +114,8 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
   let ldap: Workers['ldap'] = null;
   let ldaps: Workers['ldaps'] = null;
 
+  const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
+
   const onMessage = (worker: Worker, m: Message) => {
     if (m?.type === 'ispd:committed') {
       directory.emit('committed', m.change);
@@ -159,7 +161,6 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
   await Promise.all(Array.from({ length: count }, fork));
   log.info({ workers: count }, 'LDAP workers listening');
 
-  const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
 
   return {
     ldap,
