@@ -12,6 +12,8 @@ export interface LdapTarget {
   kind: TargetKind;
   ldapUrl: string;
   ldapPort: number;
+  /** ispd's store file (ispd targets only). */
+  dbFile?: string;
   stop(): Promise<void>;
 }
 
