@@ -32,7 +32,7 @@ function shortUrl(url: string): string {
   if (!url) return '(native)';
   const clean = url.replace(/^file:\/\//, '');
   const dist = clean.indexOf('/dist/');
-  if (dist >= 0) return clean.slice(dist + 6).replace(/\.js$/, '.ts');
+  if (dist >= 0) return clean.slice(dist + 1); // dist/…/x.js:line — the compiled file's line, near the .ts one
   const modules = clean.lastIndexOf('node_modules/');
   if (modules >= 0) return clean.slice(modules);
   return clean;
@@ -76,12 +76,17 @@ export function summarizeProfiles(dir: string, top = 25, skipMs = 0): ProfileSum
       void byId;
     }
   }
-  const percent = (us: number): number => Math.round((us / Math.max(1, total)) * 1000) / 10;
+  // shares of the busy time (all samples but idle): with worker processes the primary idles, which would
+  // otherwise swamp the figures; idlePercent is reported against all samples
+  const busy = Math.max(1, total - idle);
+  const percent = (us: number): number => Math.round((us / busy) * 1000) / 10;
+  selfByFn.delete('(idle)');
+  selfByFile.delete('(idle)');
   const sorted = (map: Map<string, number>): Array<[string, number]> => [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
   return {
     files,
     totalMs: Math.round(total / 1000),
-    idlePercent: percent(idle),
+    idlePercent: Math.round((idle / Math.max(1, total)) * 1000) / 10,
     topSelf: sorted(selfByFn).map(([fn, us]) => ({ fn, selfPercent: percent(us) })),
     topFiles: sorted(selfByFile).map(([file, us]) => ({ file, selfPercent: percent(us) })),
   };
@@ -95,7 +100,9 @@ if (require.main === module) {
   }
   process.stdout.on('error', () => process.exit(0)); // piped into head
   const summary = summarizeProfiles(dir, Number(top ?? 30), Number(skip ?? 0));
-  process.stdout.write(`${summary.files.length} profiles, ${summary.totalMs} ms sampled, idle ${summary.idlePercent}%\n\nself time by function:\n`);
+  process.stdout.write(
+    `${summary.files.length} profiles (one per process), ${summary.totalMs} ms sampled, idle ${summary.idlePercent}%; shares below are of the busy time\n\nself time by function:\n`,
+  );
   for (const row of summary.topSelf) process.stdout.write(`  ${String(row.selfPercent).padStart(5)}%  ${row.fn}\n`);
   process.stdout.write('\nself time by file:\n');
   for (const row of summary.topFiles) process.stdout.write(`  ${String(row.selfPercent).padStart(5)}%  ${row.file}\n`);
