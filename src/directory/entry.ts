@@ -69,6 +69,27 @@ export function selects(schema: Schema, sel: Selection, at: AttributeType): bool
   return false;
 }
 
+const selectedTypeCaches = new WeakMap<Selection, Map<string, AttributeType | null>>();
+
+/**
+ * For one selection, a function from a stored attribute name to its type when the selection includes it,
+ * else null. Remembered per name: a search result decides the same ~20 names for every entry.
+ */
+export function selectedTypes(schema: Schema, sel: Selection): (name: string) => AttributeType | null {
+  let cache = selectedTypeCaches.get(sel);
+  if (!cache) selectedTypeCaches.set(sel, (cache = new Map()));
+  const memo = cache;
+  return (name) => {
+    let at = memo.get(name);
+    if (at === undefined) {
+      const type = keyOfStoredName(schema, name);
+      at = type && selects(schema, sel, type) ? type : null;
+      if (memo.size < 10_000) memo.set(name, at);
+    }
+    return at;
+  };
+}
+
 const storedNameCaches = new WeakMap<Schema, Map<string, AttributeType | null>>();
 
 /**
