@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   serve: { summary: 'run the LDAP, DNS and metrics listeners', load: () => require('./serve').runServe },
   import: { summary: 'bulk-load an LDIF file into the store (offline, like slapadd)', load: () => require('./import').runImport },
   export: { summary: 'write the whole directory as LDIF on stdout (like slapcat)', load: () => require('./export').runExport },
+  reindex: { summary: 'rebuild the value index (after adding to indexes; like slapindex)', load: () => require('./reindex').runReindex },
   'check-config': { summary: 'validate the configuration and print the effective values', load: () => require('./check-config').runCheckConfig },
   zone: { summary: 'zone export ZONE: print a zone in BIND master-file format', load: () => require('./zone').runZoneCommand },
 };
