@@ -43,7 +43,9 @@ export async function dispatch(server: ServerContext, conn: Connection, request:
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   // Only OIDs we know become label values: a client inventing OIDs must not grow the metric series.
   const name = request.op === 'extended' ? `extended:${(knownExtensions ??= new Set([WHO_AM_I_OID, START_TLS_OID, PASSWORD_MODIFY_OID])).has(request.oid) ? request.oid : 'other'}` : request.op;
-  server.observer?.onOperation?.(name, code, seconds);
+  const r = request as { dn?: string; base?: string; scope?: unknown };
+  // For the access log (server.ts decides whether to write it); never request values, so never a password.
+  server.observer?.onOperation?.(name, code, seconds, { conn: conn.id, peer: conn.peer, msgid: request.messageId, dn: r.dn ?? r.base, scope: r.scope });
 }
 
 /** Runs the operation; the result code sent, or undefined when no response was sent. */

@@ -17,7 +17,8 @@ export interface LdapObserver {
   /** A connection refused at accept time (maxConnections, maxConnectionsPerAddress). */
   onConnectionRefused?(reason: string): void;
   /** One finished operation: its kind (bind, search, …, extended:<oid>, extended:other), its result code and duration. */
-  onOperation?(op: string, resultCode: number, seconds: number): void;
+  /** `detail`: connection id, client address, message id, DN or search base, scope (no values). */
+  onOperation?(op: string, resultCode: number, seconds: number, detail?: Record<string, unknown>): void;
   /** PDU too large, garbage bytes, malformed message, TLS handshake failure. */
   onProtocolError?(reason: string): void;
   onBindFailure?(reason: string): void;
