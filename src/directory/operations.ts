@@ -96,6 +96,11 @@ export class DirectoryService extends EventEmitter implements Directory {
     this.ocClosure = objectClassClosures(options.schema);
   }
 
+  /** The failed-bind throttle (the cluster shares its counts between worker processes). */
+  get throttle(): BindThrottle | undefined {
+    return this.options.throttle;
+  }
+
   /** Registers a hook run inside every write transaction. */
   addWriteHook(hook: WriteHook): void {
     this.hooks.push(hook);
