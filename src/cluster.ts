@@ -69,8 +69,10 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
       send({ type: 'ispd:bind-result', ok: false, dn, address });
     };
     throttle.recordSuccess = (dn, address) => {
+      // Most binds succeed with nothing on record: only a success that clears failures is worth telling.
+      const clears = throttle.hasFailures(dn);
       local.success(dn, address);
-      send({ type: 'ispd:bind-result', ok: true, dn, address: address ?? '' });
+      if (clears) send({ type: 'ispd:bind-result', ok: true, dn, address: address ?? '' });
     };
   }
   process.on('message', (m: Message) => {

@@ -67,6 +67,10 @@ class FailureTable {
     this.expire(now);
   }
 
+  has(key: string): boolean {
+    return this.failures.has(key);
+  }
+
   clear(key: string): void {
     this.failures.delete(key);
   }
@@ -127,6 +131,11 @@ export class BindThrottle {
   recordSuccess(dn: string, _address?: string): void {
     this.byDn.clear(dn);
     this.byDn.expire(this.now());
+  }
+
+  /** Whether failures of this DN are on record (a success then has something to clear). */
+  hasFailures(dn: string): boolean {
+    return this.byDn.has(dn);
   }
 
   /** Keys currently tracked, for metrics. */
