@@ -280,27 +280,50 @@ export class LdifParser {
   }
 }
 
+/** Splits text chunks into lines for the parser, carrying a partial last line over to the next chunk. */
+class ChunkFeeder {
+  private carry = '';
+  private readonly decoder = new StringDecoder('utf8');
+
+  constructor(private readonly parser: LdifParser) {}
+
+  *chunk(chunk: string | Buffer): Generator<LdifRecord> {
+    const text = this.carry + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      const r = this.parser.line(text.slice(start, nl));
+      if (r) yield r;
+      start = nl + 1;
+    }
+    this.carry = text.slice(start);
+  }
+
+  *end(): Generator<LdifRecord> {
+    const rest = this.carry + this.decoder.end();
+    this.carry = '';
+    if (rest.length > 0) {
+      const r = this.parser.line(rest);
+      if (r) yield r;
+    }
+    const last = this.parser.finish();
+    if (last) yield last;
+  }
+}
+
 /** Parses LDIF text, or an iterable of lines, synchronously. */
 export function* parseLdif(input: string | Iterable<string>, options?: LdifParseOptions): Generator<LdifRecord> {
   const parser = new LdifParser(options);
   if (typeof input === 'string') {
-    let start = 0;
-    for (;;) {
-      const nl = input.indexOf('\n', start);
-      if (nl < 0) break;
-      const r = parser.line(input.slice(start, nl));
-      if (r) yield r;
-      start = nl + 1;
-    }
-    if (start < input.length) {
-      const r = parser.line(input.slice(start));
-      if (r) yield r;
-    }
-  } else {
-    for (const line of input) {
-      const r = parser.line(line);
-      if (r) yield r;
-    }
+    const feeder = new ChunkFeeder(parser);
+    yield* feeder.chunk(input);
+    yield* feeder.end();
+    return;
+  }
+  for (const line of input) {
+    const r = parser.line(line);
+    if (r) yield r;
   }
   const last = parser.finish();
   if (last) yield last;
@@ -314,28 +337,11 @@ export async function* parseLdifStream(
   input: NodeJS.ReadableStream | AsyncIterable<string | Buffer | Uint8Array>,
   options?: LdifParseOptions,
 ): AsyncGenerator<LdifRecord> {
-  const parser = new LdifParser(options);
-  const decoder = new StringDecoder('utf8');
-  let carry = '';
+  const feeder = new ChunkFeeder(new LdifParser(options));
   for await (const chunk of input as AsyncIterable<string | Buffer | Uint8Array>) {
-    const text = carry + (typeof chunk === 'string' ? chunk : decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)));
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      const r = parser.line(text.slice(start, nl));
-      if (r) yield r;
-      start = nl + 1;
-    }
-    carry = text.slice(start);
+    yield* feeder.chunk(typeof chunk === 'string' || Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   }
-  carry += decoder.end();
-  if (carry.length > 0) {
-    const r = parser.line(carry);
-    if (r) yield r;
-  }
-  const last = parser.finish();
-  if (last) yield last;
+  yield* feeder.end();
 }
 
 /**
@@ -347,10 +353,8 @@ export async function* parseLdifStream(
 export function* parseLdifFileSync(file: string | number, options?: LdifParseOptions): Generator<LdifRecord> {
   const fd = typeof file === 'number' ? file : fs.openSync(file, 'r');
   try {
-    const parser = new LdifParser(options);
-    const decoder = new StringDecoder('utf8');
+    const feeder = new ChunkFeeder(new LdifParser(options));
     const buf = Buffer.allocUnsafe(1 << 20);
-    let carry = '';
     for (;;) {
       let n: number;
       try {
@@ -362,24 +366,9 @@ export function* parseLdifFileSync(file: string | number, options?: LdifParseOpt
         continue;
       }
       if (n === 0) break;
-      const text = carry + decoder.write(buf.subarray(0, n));
-      let start = 0;
-      for (;;) {
-        const nl = text.indexOf('\n', start);
-        if (nl < 0) break;
-        const r = parser.line(text.slice(start, nl));
-        if (r) yield r;
-        start = nl + 1;
-      }
-      carry = text.slice(start);
+      yield* feeder.chunk(buf.subarray(0, n));
     }
-    carry += decoder.end();
-    if (carry.length > 0) {
-      const r = parser.line(carry);
-      if (r) yield r;
-    }
-    const last = parser.finish();
-    if (last) yield last;
+    yield* feeder.end();
   } finally {
     if (typeof file !== 'number') fs.closeSync(fd);
   }
