@@ -261,15 +261,52 @@ const USAGES: Record<string, Usage> = {
   dsaoperation: 'dSAOperation',
 };
 
-function parseAttributeType(body: string, pos: SourcePosition, macros: OidMacros): AttributeTypeDefinition {
+/** The parts every definition shares (RFC 4512 §4.1): OID, NAME, DESC, OBSOLETE and X- extensions. */
+type CommonFields = { oid: string; names: string[]; desc?: string; obsolete: boolean; extensions: Array<[string, string[]]> };
+
+/**
+ * Reads `( oid clause* )`: the common clauses are handled here, every other keyword goes to `clause`, which
+ * returns false for a keyword it does not know. A keyword given twice is an error, as in slapd.
+ */
+function parseDefinition<T extends CommonFields>(
+  body: string,
+  pos: SourcePosition,
+  macros: OidMacros,
+  what: string,
+  make: (oid: string) => T,
+  clause: (kw: string, def: T, tk: Tokens, fail: (why: string) => never) => boolean,
+): T {
   const fail: (why: string) => never = (why) => {
-    throw new SchemaError(pos.file, pos.line, `attributetype: ${why}`);
+    throw new SchemaError(pos.file, pos.line, `${what}: ${why}`);
   };
   const tk = new Tokens(tokenize(body, fail), fail);
   tk.next(); // '('
   const oidText = tk.word('OID');
-  const oid = resolveOidMacro(oidText, macros) ?? fail(`"${oidText}" is neither a numeric OID nor a known OID macro`);
-  const def: AttributeTypeDefinition = {
+  const def = make(resolveOidMacro(oidText, macros) ?? fail(`"${oidText}" is neither a numeric OID nor a known OID macro`));
+  const seen = new Set<string>();
+  for (;;) {
+    const tok = tk.next();
+    if (tok.t === ')') break;
+    if (tok.t !== 'w') fail(`unexpected token "${tok.t === 'q' ? `'${tok.v}'` : tok.t}"`);
+    const kw = tok.v.toUpperCase();
+    if (kw.startsWith('X-')) {
+      def.extensions.push([tok.v, tk.qdstrings()]);
+      continue;
+    }
+    if (seen.has(kw)) fail(`${kw} given twice`);
+    seen.add(kw);
+    if (kw === 'NAME') {
+      def.names = tk.qdescrs();
+      for (const name of def.names) if (!DESCR.test(name)) fail(`invalid name "${name}"`);
+    } else if (kw === 'DESC') def.desc = tk.quoted('DESC');
+    else if (kw === 'OBSOLETE') def.obsolete = true;
+    else if (!clause(kw, def, tk, fail)) fail(`unknown keyword "${tok.v}"`);
+  }
+  return def;
+}
+
+function parseAttributeType(body: string, pos: SourcePosition, macros: OidMacros): AttributeTypeDefinition {
+  const make = (oid: string): AttributeTypeDefinition => ({
     kind: 'attributetype',
     ...pos,
     oid,
@@ -280,38 +317,21 @@ function parseAttributeType(body: string, pos: SourcePosition, macros: OidMacros
     noUserModification: false,
     usage: 'userApplications',
     extensions: [],
-  };
-  const seen = new Set<string>();
-  for (;;) {
-    const tok = tk.next();
-    if (tok.t === ')') break;
-    if (tok.t !== 'w') fail(`unexpected token "${tok.t === 'q' ? `'${tok.v}'` : tok.t}"`);
-    const kw = tok.v.toUpperCase();
-    if (seen.has(kw) && !kw.startsWith('X-')) fail(`${kw} given twice`);
-    seen.add(kw);
+  });
+  return parseDefinition(body, pos, macros, 'attributetype', make, (kw, def, tk, fail) => {
     switch (kw) {
-      case 'NAME':
-        def.names = tk.qdescrs();
-        for (const name of def.names) if (!DESCR.test(name)) fail(`invalid name "${name}"`);
-        break;
-      case 'DESC':
-        def.desc = tk.quoted('DESC');
-        break;
-      case 'OBSOLETE':
-        def.obsolete = true;
-        break;
       case 'SUP':
         def.sup = tk.word('SUP');
-        break;
+        return true;
       case 'EQUALITY':
         def.equality = tk.word('EQUALITY rule');
-        break;
+        return true;
       case 'ORDERING':
         def.ordering = tk.word('ORDERING rule');
-        break;
+        return true;
       case 'SUBSTR':
         def.substr = tk.word('SUBSTR rule');
-        break;
+        return true;
       case 'SYNTAX': {
         const raw = tk.word('SYNTAX');
         const brace = raw.indexOf('{');
@@ -324,41 +344,32 @@ function parseAttributeType(body: string, pos: SourcePosition, macros: OidMacros
           syntax = raw.slice(0, brace);
         }
         def.syntax = resolveOidMacro(syntax, macros) ?? fail(`SYNTAX "${syntax}" is neither a numeric OID nor a known OID macro`);
-        break;
+        return true;
       }
       case 'SINGLE-VALUE':
         def.singleValue = true;
-        break;
+        return true;
       case 'COLLECTIVE':
         def.collective = true;
-        break;
+        return true;
       case 'NO-USER-MODIFICATION':
         def.noUserModification = true;
-        break;
+        return true;
       case 'USAGE': {
         const u = tk.word('USAGE');
         def.usage = USAGES[u.toLowerCase()] ?? fail(`unknown USAGE "${u}"`);
-        break;
+        return true;
       }
       default:
-        if (kw.startsWith('X-')) def.extensions.push([tok.v, tk.qdstrings()]);
-        else fail(`unknown keyword "${tok.v}"`);
+        return false;
     }
-  }
-  return def;
+  });
 }
 
 const KINDS: Record<string, ClassKind> = { STRUCTURAL: 'STRUCTURAL', AUXILIARY: 'AUXILIARY', ABSTRACT: 'ABSTRACT' };
 
 function parseObjectClass(body: string, pos: SourcePosition, macros: OidMacros): ObjectClassDefinition {
-  const fail: (why: string) => never = (why) => {
-    throw new SchemaError(pos.file, pos.line, `objectclass: ${why}`);
-  };
-  const tk = new Tokens(tokenize(body, fail), fail);
-  tk.next();
-  const oidText = tk.word('OID');
-  const oid = resolveOidMacro(oidText, macros) ?? fail(`"${oidText}" is neither a numeric OID nor a known OID macro`);
-  const def: ObjectClassDefinition = {
+  const make = (oid: string): ObjectClassDefinition => ({
     kind: 'objectclass',
     ...pos,
     oid,
@@ -369,49 +380,30 @@ function parseObjectClass(body: string, pos: SourcePosition, macros: OidMacros):
     must: [],
     may: [],
     extensions: [],
-  };
-  const seen = new Set<string>();
+  });
   let kindGiven = false;
-  for (;;) {
-    const tok = tk.next();
-    if (tok.t === ')') break;
-    if (tok.t !== 'w') fail(`unexpected token "${tok.t === 'q' ? `'${tok.v}'` : tok.t}"`);
-    const kw = tok.v.toUpperCase();
-    if (seen.has(kw) && !kw.startsWith('X-')) fail(`${kw} given twice`);
-    seen.add(kw);
+  return parseDefinition(body, pos, macros, 'objectclass', make, (kw, def, tk, fail) => {
     switch (kw) {
-      case 'NAME':
-        def.names = tk.qdescrs();
-        for (const name of def.names) if (!DESCR.test(name)) fail(`invalid name "${name}"`);
-        break;
-      case 'DESC':
-        def.desc = tk.quoted('DESC');
-        break;
-      case 'OBSOLETE':
-        def.obsolete = true;
-        break;
       case 'SUP':
         def.sup = tk.oids('SUP');
-        break;
+        return true;
       case 'STRUCTURAL':
       case 'AUXILIARY':
       case 'ABSTRACT':
         if (kindGiven) fail('more than one of STRUCTURAL, AUXILIARY, ABSTRACT');
         kindGiven = true;
         def.classKind = KINDS[kw];
-        break;
+        return true;
       case 'MUST':
         def.must = tk.oids('MUST');
-        break;
+        return true;
       case 'MAY':
         def.may = tk.oids('MAY');
-        break;
+        return true;
       default:
-        if (kw.startsWith('X-')) def.extensions.push([tok.v, tk.qdstrings()]);
-        else fail(`unknown keyword "${tok.v}"`);
+        return false;
     }
-  }
-  return def;
+  });
 }
 
 /**
