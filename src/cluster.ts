@@ -3,26 +3,47 @@
 // SQLite connection (WAL: readers never block each other, writers serialize in SQLite).
 //
 // Roles:
-//  - workers: LDAP and LDAPS only. After each committed write they tell the primary, which is how DNS learns
-//    of changes within a millisecond instead of at the change-log poll.
-//  - primary: DNS (one copy of the in-memory zones, one NOTIFY sender) and the metrics endpoint, which sums
-//    the workers' metrics with its own.
+//  - workers: LDAP and LDAPS, and DNS over UDP on the primary's UDP socket (handed to them over IPC; every
+//    process reads the same socket, so the kernel spreads the queries over whichever process is free). Each
+//    worker builds its own copy of the zones from the store before it reports ready. After each committed
+//    write a worker tells the primary, which relays it to the other workers: every copy re-reads the change
+//    log at once.
+//  - primary: DNS over UDP too, and everything with state of its own: TCP, AXFR/IXFR history, NOTIFY, and
+//    the metrics endpoint, which sums the workers' metrics with its own.
+//
+// An LDAP write that changed DNS data is answered only when every process answers DNS from the new data
+// (a barrier through the primary): the next query after the LDAP response, wherever it lands, sees the change.
 //
 // Per-process state that stays per worker: the failed-bind throttle counts (each worker counts the binds it
 // serves) and the caches, which notice other processes' commits through SQLite's data_version.
 
 import cluster, { type Worker } from 'node:cluster';
+import type { Socket as UdpSocket } from 'node:dgram';
 import os from 'node:os';
 import { AggregatorRegistry } from 'prom-client';
 
 /** One process's metrics as registry.getMetricsAsJSON() gives them. */
 type MetricsJson = object[];
 import type { Config } from './config/load';
+import type { DnsReplica } from './dns/server';
 import type { RunningServer } from './server';
+
+/** Set in a worker's environment when it is to answer DNS over UDP (its zones load before it reports ready). */
+const DNS_WORKER_ENV = 'ISPD_CLUSTER_DNS';
+/** How long the primary waits for the workers' DNS copies at a barrier, and a worker for the primary (never forever). */
+const BARRIER_WAIT_MS = 1000;
+const BARRIER_GIVE_UP_MS = 2000;
+/** The directory operations that commit writes (a barrier follows each one that changed DNS data). */
+const WRITE_OPERATIONS = ['add', 'modify', 'delete', 'modifyDN'] as const;
 
 type Message =
   | { type: 'ispd:ready'; ldap: { host: string; port: number } | null; ldaps: { host: string; port: number } | null }
   | { type: 'ispd:committed'; change: unknown }
+  /** primary → worker, with the UDP socket as the handle. */
+  | { type: 'ispd:dns-udp' }
+  /** worker → primary: answer when every process serves DNS from what this worker committed so far; primary → worker: the same for its copy. */
+  | { type: 'ispd:dns-barrier'; id: number }
+  | { type: 'ispd:dns-barrier-done'; id: number }
   | { type: 'ispd:metrics-request'; id: number }
   | { type: 'ispd:metrics'; id: number; metrics: MetricsJson }
   | { type: 'ispd:bind-result'; ok: boolean; dn: string; address: string }
@@ -58,7 +79,10 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
   const send = (m: Message) => {
     if (process.connected) process.send!(m);
   };
-  server.store.directory.on('committed', (change: unknown) => send({ type: 'ispd:committed', change }));
+  const directory = server.store.directory;
+  directory.on('committed', (change: unknown) => send({ type: 'ispd:committed', change }));
+  const replica = process.env[DNS_WORKER_ENV] === '1' ? server.startDnsReplica() : null;
+  const barrier = replica ? holdWritesForDns(directory, replica, send) : null;
   // Failed-bind counts are shared: each worker tells the others (through the primary) of the failures and
   // successes it sees, so a client spreading its guesses over connections meets the same limits.
   const throttle = server.store.directory.throttle;
@@ -75,8 +99,19 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
       if (clears) send({ type: 'ispd:bind-result', ok: true, dn, address: address ?? '' });
     };
   }
-  process.on('message', (m: Message) => {
-    if (m?.type === 'ispd:metrics-request') {
+  process.on('message', (m: Message, handle?: unknown) => {
+    if (m?.type === 'ispd:committed') {
+      // Another worker wrote: read the change log now (synchronously, so a barrier behind this message finds it done).
+      replica?.sync();
+    } else if (m?.type === 'ispd:dns-udp') {
+      // Attached in this tick: nothing reads the socket in this process before the handler is there.
+      if (replica && handle) replica.attach(handle as UdpSocket);
+    } else if (m?.type === 'ispd:dns-barrier') {
+      replica?.sync();
+      send({ type: 'ispd:dns-barrier-done', id: m.id });
+    } else if (m?.type === 'ispd:dns-barrier-done') {
+      barrier?.done(m.id);
+    } else if (m?.type === 'ispd:metrics-request') {
       // Without the scrape hooks: store-wide gauges (size, entries) come from the primary alone.
       void server.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'ispd:metrics', id: m.id, metrics }));
     } else if (m?.type === 'ispd:bind-result') {
@@ -90,6 +125,39 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
   // The primary is gone (crashed or killed): nothing would route connections to us any more.
   process.on('disconnect', () => void hooks.stop('primary gone'));
   send({ type: 'ispd:ready', ldap: server.ldapAddress(), ldaps: server.ldapsAddress() });
+}
+
+/**
+ * Worker side of the write → DNS barrier: each directory write that moved this worker's DNS copy (so it
+ * touched zone data) resolves only once the primary reports every process's copy current.
+ */
+function holdWritesForDns(directory: RunningServer['store']['directory'], replica: DnsReplica, send: (m: Message) => void): { done(id: number): void } {
+  let nextId = 1;
+  const waiting = new Map<number, () => void>();
+  const wait = () =>
+    new Promise<void>((resolve) => {
+      const id = nextId++;
+      const timer = setTimeout(() => finish(), BARRIER_GIVE_UP_MS);
+      const finish = () => {
+        clearTimeout(timer);
+        waiting.delete(id);
+        resolve();
+      };
+      waiting.set(id, finish);
+      send({ type: 'ispd:dns-barrier', id });
+    });
+  const target = directory as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of WRITE_OPERATIONS) {
+    const operation = target[name].bind(directory);
+    target[name] = async (...args: unknown[]) => {
+      const before = replica.generation();
+      const result = await operation(...args);
+      replica.sync();
+      if (replica.generation() !== before) await wait();
+      return result;
+    };
+  }
+  return { done: (id) => waiting.get(id)?.() };
 }
 
 export interface Workers {
@@ -118,9 +186,35 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
 
   const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
 
+  const dnsSocket = primary.dnsSocketForWorkers();
+  /** Barriers in progress: the workers still to confirm, and the answer owed to the worker that asked. */
+  const barriers = new Map<number, { waitingFor: Set<Worker>; finish(): void }>();
+  let nextBarrier = 1;
+  const confirm = (key: number, worker: Worker) => {
+    const b = barriers.get(key);
+    if (b && b.waitingFor.delete(worker) && b.waitingFor.size === 0) b.finish();
+  };
+
   const onMessage = (worker: Worker, m: Message) => {
     if (m?.type === 'ispd:committed') {
       directory.emit('committed', m.change);
+      if (dnsSocket) for (const w of live()) if (w !== worker) w.send(m);
+    } else if (m?.type === 'ispd:dns-barrier') {
+      // The 'committed' notices before it are already relayed; the other workers answer after applying them.
+      const key = nextBarrier++;
+      const others = new Set(live().filter((w) => w !== worker));
+      const timer = setTimeout(() => finish(), BARRIER_WAIT_MS);
+      const finish = () => {
+        clearTimeout(timer);
+        barriers.delete(key);
+        // Our own copy re-reads in the microtask the committed notice queued: before any query is read.
+        if (worker.isConnected()) worker.send({ type: 'ispd:dns-barrier-done', id: m.id } satisfies Message);
+      };
+      barriers.set(key, { waitingFor: others, finish });
+      if (others.size === 0) return finish();
+      for (const w of others) w.send({ type: 'ispd:dns-barrier', id: key } satisfies Message);
+    } else if (m?.type === 'ispd:dns-barrier-done') {
+      confirm(m.id, worker);
     } else if (m?.type === 'ispd:bind-result') {
       for (const w of live()) if (w !== worker) w.send(m);
     } else if (m?.type === 'ispd:metrics') {
@@ -137,12 +231,14 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
 
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const worker = cluster.fork({ ISPD_CLUSTER_WORKER: '1' });
+      const worker = cluster.fork({ ISPD_CLUSTER_WORKER: '1', ...(dnsSocket ? { [DNS_WORKER_ENV]: '1' } : {}) });
       const onReady = (m: Message) => {
         if (m?.type !== 'ispd:ready') return;
         worker.off('message', onReady);
         ldap ??= m.ldap;
         ldaps ??= m.ldaps;
+        // Its zones are loaded: from now on it answers DNS on our UDP socket too.
+        if (dnsSocket) worker.send({ type: 'ispd:dns-udp' } satisfies Message, dnsSocket);
         resolve();
       };
       worker.on('message', onReady);
@@ -153,6 +249,7 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
     });
 
   cluster.on('exit', (worker, code, signal) => {
+    for (const key of [...barriers.keys()]) confirm(key, worker);
     if (stopping) return;
     log.error({ pid: worker.process.pid, code, signal }, 'LDAP worker died; starting another');
     setTimeout(() => {

@@ -1,6 +1,7 @@
 // Wiring of one ispd process: store → schema → directory → LDAP, DNS and metrics adapters.
 // Everything here is construction and lifecycle; behaviour lives in the modules it wires.
 
+import type { Socket } from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -11,6 +12,7 @@ import { loadAclFile } from './acl/file';
 import { BindThrottle } from './auth';
 import { FLAT_OPTIONS, type Config } from './config/load';
 import { createDirectory, type DirectoryService } from './directory/operations';
+import type { DnsReplica } from './dns/server';
 import { installSerialHook } from './dns/serial';
 import { loadSchema, POWERDNS_SCHEMA_FILES } from './directory/schema';
 import type { Schema } from './directory/schema/types';
@@ -108,6 +110,10 @@ export interface RunningServer {
   ldapAddress(): { host: string; port: number } | null;
   ldapsAddress(): { host: string; port: number } | null;
   dnsAddress(): { host: string; port: number } | null;
+  /** The DNS UDP socket this process bound, when worker processes are to answer on it too (dns.workers). */
+  dnsSocketForWorkers(): Socket | null;
+  /** Loads the zones for answering DNS over UDP on a socket another process bound (a cluster worker; src/cluster.ts). */
+  startDnsReplica(): DnsReplica;
   metricsAddress(): { host: string; port: number } | null;
   /**
    * Applies a re-read configuration (SIGHUP): ACLs, TLS certificates, log level and access log. Every
@@ -213,30 +219,36 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     : null;
 
   // Loaded only when DNS is on, so offline commands (import, export) do not pay for it.
-  const dnsModule = config.dns.listen ? (require('./dns') as typeof import('./dns')) : null;
-  const typeName = dnsModule ? (require('./dns/types') as typeof import('./dns/types')).typeName : null;
-  const dns = config.dns.listen && dnsModule
-    ? await dnsModule.startDnsServer({
-        directory,
-        backend: queries,
+  const dnsModule = () => require('./dns') as typeof import('./dns');
+  const dnsShared = () => {
+    const typeName = (require('./dns/types') as typeof import('./dns/types')).typeName;
+    return {
+      directory,
+      backend: queries,
+      allowTransfer: [...config.dns.allowTransfer],
+      serialFormat: config.dns.serialFormat,
+      udpPayload: config.dns.udpPayload,
+      logger: logger.child({ subsystem: 'dns' }),
+      metrics,
+      observer: {
+        onQuery: (e: import('./dns/engine').QueryEvent) => {
+          if (!access.enabled || e.dropped) return;
+          // Every field the DNS adapter reports (a qname or client address, once it adds them) goes in; type and rcode as names.
+          access.record({ proto: 'dns', ...e, qtype: e.qtype === undefined ? null : typeName(e.qtype), rcode: DNS_RCODES[e.rcode] ?? e.rcode });
+        },
+      },
+    };
+  };
+  const dns = config.dns.listen
+    ? await dnsModule().startDnsServer({
+        ...dnsShared(),
         listen: config.dns.listen,
-        allowTransfer: [...config.dns.allowTransfer],
         notify: config.dns.notify.map((n) => ({ host: n.host, port: n.port })),
         notifyRetry: config.dns.notifyRetry,
-        serialFormat: config.dns.serialFormat,
-        udpPayload: config.dns.udpPayload,
         tcpIdleSeconds: config.dns.tcpIdleSeconds,
-        logger: logger.child({ subsystem: 'dns' }),
-        metrics,
-        observer: {
-          onQuery: (e) => {
-            if (!access.enabled || e.dropped) return;
-            // Every field the DNS adapter reports (a qname or client address, once it adds them) goes in; type and rcode as names.
-            access.record({ proto: 'dns', ...e, qtype: e.qtype === undefined ? null : typeName!(e.qtype), rcode: DNS_RCODES[e.rcode] ?? e.rcode });
-          },
-        },
       })
     : null;
+  let dnsReplica: DnsReplica | null = null;
 
   const metricsServer = config.metrics.listen
     ? await startMetricsServer({
@@ -258,6 +270,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ldapAddress: () => (ldap ? ldap.address() : null),
     ldapsAddress: () => (ldap ? ldap.ldapsAddress() ?? null : null),
     dnsAddress: () => (dns ? dns.address() : null),
+    dnsSocketForWorkers: () => (dns && config.dns.workers ? dns.udpSocket() : null),
+    startDnsReplica() {
+      dnsReplica ??= dnsModule().startDnsReplica(dnsShared());
+      return dnsReplica;
+    },
     metricsAddress: () => (metricsServer ? metricsServer.address() : null),
     async reload(next: Config) {
       // Prepare every part first: any failure leaves the running configuration untouched.
@@ -284,7 +301,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close() {
       closing ??= (async () => {
         ready = false; // /readyz says 503 while draining
-        await Promise.allSettled([ldap?.close(), dns?.close()]);
+        await Promise.allSettled([ldap?.close(), dns?.close(), dnsReplica?.close()]);
         await metricsServer?.close();
         logger.flush?.();
         backend.close();

@@ -386,6 +386,7 @@ export const OPTIONS = {
     serialFormat: option(types.oneOf(['date', 'counter'] as const), 'date', 'SOA serials as YYYYMMDDnn (like ISPMan) or a plain counter'),
     udpPayload: option(types.integer(512, 4096), 1232, 'largest UDP response in bytes (EDNS0 buffer size advertised)'),
     tcpIdleSeconds: option(types.integer(1, 3600), 30, 'close idle DNS TCP connections after this many seconds'),
+    workers: option(types.boolean(), true, 'LDAP worker processes (ldap.workers) also answer DNS over UDP, each with its own copy of the zones; off = the primary process answers alone'),
   },
   metrics: {
     listen: option(types.listen(), { host: '127.0.0.1', port: 9389 }, 'Prometheus /metrics, /healthz, /readyz address host:port, or off', { flag: '--metrics', envAlias: 'ISPD_METRICS' }),

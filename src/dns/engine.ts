@@ -62,6 +62,8 @@ export class DnsEngine {
   private readonly cache = new Map<string, Buffer>();
   private readonly transferAcl: AddressList;
   readonly udpPayload: number;
+  /** Counts zone updates (each clears the answer cache); the cluster tells from it whether a write touched DNS data. */
+  generation = 0;
   private readonly opts: EngineOptions;
 
   constructor(opts: EngineOptions = {}) {
@@ -108,6 +110,7 @@ export class DnsEngine {
       this.zoneSet.byOrigin.set(zone.origin, zone);
     }
     this.cache.clear();
+    this.generation++;
     for (const z of changed) this.opts.onSerialChange?.(z);
   }
 

@@ -3,14 +3,14 @@
 import type { Backend, IndexTerm, AttributeMap, StoredEntry, WriteTransaction } from '../../backends/types';
 import type { Metrics } from '../metrics';
 import { installSerialHook } from './serial';
-import { DnsServer, DnsServerOptions, startDnsServer as startListener } from './server';
+import { DnsObserver, DnsReplica, DnsReplicaOptions, DnsServer, DnsServerOptions, startDnsReplica as startReplicaListener, startDnsServer as startListener } from './server';
 import { typeName } from './types';
 
 export { buildZones, buildZonesReport, classifyEntry } from './build';
 export { lookup } from './lookup';
 export { zoneToMasterFile } from './masterfile';
 export { installSerialHook, nextSerial, serialHook } from './serial';
-export type { DnsServer, DnsServerOptions } from './server';
+export type { DnsReplica, DnsServer, DnsServerOptions } from './server';
 
 /** What the DNS server uses of the directory (DirectoryService fits): change events and the write hook. */
 export interface DnsDirectory {
@@ -39,71 +39,14 @@ const QTYPE_LABELS = new Set(['A', 'NS', 'CNAME', 'SOA', 'PTR', 'MX', 'TXT', 'AA
 export async function startDnsServer(options: StartDnsOptions): Promise<DnsServer> {
   const { directory, metrics } = options;
   if (directory) installSerialHook(directory, { format: options.serialFormat });
-  const userObserver = options.observer;
-  // Counting into prom-client per packet (label hashing) costs more than answering; count into a Map of
-  // small integer keys and hand the sums to prom-client when it is scraped.
-  const queryCounts = new Map<number, number>();
-  const flushQueries = () => {
-    if (!metrics) return;
-    for (const [key, n] of queryCounts) {
-      const qtype = key & 0xffff;
-      const rcode = (key >>> 16) & 0xff;
-      const name = typeName(qtype);
-      metrics.dnsQueries.inc({ qtype: QTYPE_LABELS.has(name) ? name : 'OTHER', rcode: RCODE_NAMES[rcode] ?? 'OTHER', transport: key >= 0x1000000 ? 'tcp' : 'udp' }, n);
-    }
-    queryCounts.clear();
-  };
-  const observer: DnsServerOptions['observer'] = metrics
-    ? {
-        ...userObserver,
-        onQuery: (e) => {
-          userObserver?.onQuery?.(e);
-          if (e.dropped) return;
-          const key = ((e.qtype ?? 0) & 0xffff) | ((e.rcode & 0xff) << 16) | (e.transport === 'tcp' ? 0x1000000 : 0);
-          queryCounts.set(key, (queryCounts.get(key) ?? 0) + 1);
-          if (e.qtype === 252 || e.qtype === 251) metrics.dnsTransfers.inc({ kind: e.qtype === 252 ? 'axfr' : 'ixfr', result: e.rcode === 0 ? 'success' : 'refused' });
-        },
-        onDuration: (seconds) => {
-          userObserver?.onDuration?.(seconds);
-          metrics.dnsQueryDuration.observe(seconds);
-        },
-        onSerial: (zone, serial) => {
-          userObserver?.onSerial?.(zone, serial);
-          metrics.dnsZoneSerial.set({ zone }, serial);
-        },
-        onNotify: (e) => {
-          userObserver?.onNotify?.(e);
-          metrics.dnsNotifies.inc({ result: e.result });
-        },
-        onLag: (pending) => {
-          userObserver?.onLag?.(pending);
-          metrics.changelogLag.set(pending);
-        },
-        onReload: (info) => userObserver?.onReload?.(info),
-      }
-    : userObserver;
-  let onCommitted = options.onCommitted;
-  if (!onCommitted && directory) {
-    onCommitted = (cb) => {
-      // Coalesce the commits of one tick; runs before the LDAP response of the write goes out.
-      let queued = false;
-      const listener = () => {
-        if (queued) return;
-        queued = true;
-        queueMicrotask(() => {
-          queued = false;
-          cb();
-        });
-      };
-      directory.on('committed', listener);
-      return () => void directory.removeListener('committed', listener);
-    };
-  }
+  const counted = metrics ? countQueries(metrics, options.observer, 'all') : null;
+  const observer = counted?.observer ?? options.observer;
+  const onCommitted = options.onCommitted ?? (directory ? afterCommits(directory) : undefined);
   const server = await startListener({ notifyNsRecords: true, ...options, observer, onCommitted });
   if (metrics) {
     const onScrape = () => {
       metrics.dnsZones.set(server.zones().length);
-      flushQueries();
+      counted?.flush();
     };
     onScrape();
     const unregister = metrics.onScrape(onScrape);
@@ -114,4 +57,90 @@ export async function startDnsServer(options: StartDnsOptions): Promise<DnsServe
     };
   }
   return server;
+}
+
+/**
+ * The UDP-only DNS copy of a cluster worker (server.ts startDnsReplica): same zones, same serial hook, its
+ * query counts in its own metrics (the primary's scrape sums them). Zone count, serials and change-log lag are
+ * the primary's to report: summed over processes they would be wrong.
+ */
+export function startDnsReplica(options: DnsReplicaOptions & { directory?: DnsDirectory; metrics?: Metrics }): DnsReplica {
+  const { directory, metrics } = options;
+  if (directory) installSerialHook(directory, { format: options.serialFormat });
+  const counted = metrics ? countQueries(metrics, options.observer, 'queries') : null;
+  const onCommitted = options.onCommitted ?? (directory ? afterCommits(directory) : undefined);
+  const replica = startReplicaListener({ ...options, observer: counted?.observer ?? options.observer, onCommitted });
+  if (!metrics || !counted) return replica;
+  const unregister = metrics.onScrape(counted.flush);
+  const close = replica.close;
+  replica.close = async () => {
+    unregister();
+    counted.flush();
+    await close();
+  };
+  return replica;
+}
+
+/** Runs the callback after the directory's commits, once per tick; runs before the LDAP response of the write goes out. */
+function afterCommits(directory: DnsDirectory): (cb: () => void) => () => void {
+  return (cb) => {
+    let queued = false;
+    const listener = () => {
+      if (queued) return;
+      queued = true;
+      queueMicrotask(() => {
+        queued = false;
+        cb();
+      });
+    };
+    directory.on('committed', listener);
+    return () => void directory.removeListener('committed', listener);
+  };
+}
+
+/**
+ * Counting into prom-client per packet (label hashing) costs more than answering: count into a Map of small
+ * integer keys and hand the sums to prom-client when it is scraped (flush). `queries` leaves out the
+ * per-process zone state (serial gauges, change-log lag).
+ */
+function countQueries(metrics: Metrics, user: DnsObserver | undefined, scope: 'all' | 'queries'): { observer: DnsObserver; flush(): void } {
+  const queryCounts = new Map<number, number>();
+  const flush = () => {
+    for (const [key, n] of queryCounts) {
+      const qtype = key & 0xffff;
+      const rcode = (key >>> 16) & 0xff;
+      const name = typeName(qtype);
+      metrics.dnsQueries.inc({ qtype: QTYPE_LABELS.has(name) ? name : 'OTHER', rcode: RCODE_NAMES[rcode] ?? 'OTHER', transport: key >= 0x1000000 ? 'tcp' : 'udp' }, n);
+    }
+    queryCounts.clear();
+  };
+  const observer: DnsObserver = {
+    ...user,
+    onQuery: (e) => {
+      user?.onQuery?.(e);
+      if (e.dropped) return;
+      const key = ((e.qtype ?? 0) & 0xffff) | ((e.rcode & 0xff) << 16) | (e.transport === 'tcp' ? 0x1000000 : 0);
+      queryCounts.set(key, (queryCounts.get(key) ?? 0) + 1);
+      if (e.qtype === 252 || e.qtype === 251) metrics.dnsTransfers.inc({ kind: e.qtype === 252 ? 'axfr' : 'ixfr', result: e.rcode === 0 ? 'success' : 'refused' });
+    },
+    onDuration: (seconds) => {
+      user?.onDuration?.(seconds);
+      metrics.dnsQueryDuration.observe(seconds);
+    },
+  };
+  if (scope === 'all') {
+    observer.onSerial = (zone, serial) => {
+      user?.onSerial?.(zone, serial);
+      metrics.dnsZoneSerial.set({ zone }, serial);
+    };
+    observer.onNotify = (e) => {
+      user?.onNotify?.(e);
+      metrics.dnsNotifies.inc({ result: e.result });
+    };
+    observer.onLag = (pending) => {
+      user?.onLag?.(pending);
+      metrics.changelogLag.set(pending);
+    };
+  }
+  return { observer, flush };
 }

@@ -52,6 +52,8 @@ export interface DnsServerOptions {
 
 export interface DnsServer {
   address(): { host: string; port: number };
+  /** The bound UDP socket: the cluster primary hands it to worker processes, which answer on it too. */
+  udpSocket(): dgram.Socket;
   close(): Promise<void>;
   zones(): Zone[];
   /** Re-reads the change log now (the write path may call it; also run by onCommitted and the poll). */
@@ -75,6 +77,103 @@ export interface DnsObserver {
 const DURATION_SAMPLE = 64;
 
 const noopLogger: DnsLogger = { info: () => undefined, warn: () => undefined };
+
+/**
+ * dgram's default lookup resolves even an IP literal through dns.lookup and a process.nextTick per send;
+ * answers always go to the address a query came from, so the address is used as it is, synchronously.
+ */
+const literalAddress = (address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void =>
+  callback(null, address, address.includes(':') ? 6 : 4);
+
+/**
+ * A socket received from another process is rebuilt by Node with the default lookup (the createSocket option
+ * cannot be passed). Node 20 keeps it on the internal handle as lookup(address, callback): replace it when it
+ * is where expected; otherwise the default stays (slower, same answers).
+ */
+function skipAddressLookup(udp: dgram.Socket): void {
+  const stateKey = Object.getOwnPropertySymbols(udp).find((s) => s.description === 'state symbol');
+  const handle = stateKey ? (udp as unknown as Record<symbol, { handle?: { lookup?: unknown } }>)[stateKey]?.handle : undefined;
+  if (handle && typeof handle.lookup === 'function') {
+    handle.lookup = (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address);
+  }
+}
+
+/** The UDP 'message' handler: one query in, its answer out to the sender. */
+function udpAnswerer(udp: dgram.Socket, engine: DnsEngine, logger: DnsLogger, observer: DnsObserver | undefined): (msg: Buffer, rinfo: dgram.RemoteInfo) => void {
+  let sampleCounter = 0;
+  const onDuration = observer?.onDuration;
+  return (msg, rinfo) => {
+    let out: Buffer[] | null;
+    try {
+      if (onDuration && ++sampleCounter >= DURATION_SAMPLE) {
+        sampleCounter = 0;
+        const started = process.hrtime.bigint();
+        out = engine.handle(msg, 'udp', rinfo.address);
+        onDuration(Number(process.hrtime.bigint() - started) / 1e9);
+      } else {
+        out = engine.handle(msg, 'udp', rinfo.address);
+      }
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, peer: rinfo.address }, 'DNS request failed');
+      return;
+    }
+    if (out) for (const m of out) udp.send(m, rinfo.port, rinfo.address);
+  };
+}
+
+export type DnsReplicaOptions = Pick<DnsServerOptions, 'backend' | 'entries' | 'onCommitted' | 'allowTransfer' | 'serialFormat' | 'udpPayload' | 'pollIntervalMs' | 'logger' | 'observer'>;
+
+/**
+ * A UDP-only copy of the DNS server for another process of the same service (a cluster worker): its own zones,
+ * loaded from the store and kept current from the change log like the primary's, answering on a UDP socket
+ * the primary bound and handed over. TCP, AXFR over TCP, NOTIFY and NOTIFY targets stay with the primary.
+ */
+export interface DnsReplica {
+  engine: DnsEngine;
+  /** Starts answering on the socket. Call it in the same tick the socket arrives: a datagram read before a handler exists is lost. */
+  attach(udp: dgram.Socket): void;
+  /** Re-reads the change log now (another process committed a write). */
+  sync(): void;
+  /** Counts zone updates (each one clears the answer cache): a write that moved it touched DNS data. */
+  generation(): number;
+  close(): Promise<void>;
+}
+
+/** Builds the replica's zones now (synchronously: a process that reports ready has them). */
+export function startDnsReplica(opts: DnsReplicaOptions): DnsReplica {
+  const logger = opts.logger ?? noopLogger;
+  const engine = new DnsEngine({
+    udpPayload: opts.udpPayload,
+    allowTransfer: opts.allowTransfer,
+    serialFormat: opts.serialFormat ?? 'date',
+    onQuery: opts.observer?.onQuery,
+  });
+  const source = new EntrySource(opts, engine, logger);
+  source.loadAll();
+  const unsubscribe = opts.onCommitted?.(() => source.sync());
+  const poll = opts.backend && (opts.pollIntervalMs ?? 1000) > 0 ? setInterval(() => source.sync(), opts.pollIntervalMs ?? 1000) : undefined;
+  poll?.unref();
+  let socket: dgram.Socket | null = null;
+  return {
+    engine,
+    attach(udp) {
+      if (socket) throw new Error('the DNS replica already has a socket');
+      socket = udp;
+      udp.on('message', udpAnswerer(udp, engine, logger, opts.observer));
+      udp.on('error', (err) => logger.warn({ err: err.message }, 'DNS UDP socket error'));
+      skipAddressLookup(udp);
+    },
+    sync: () => source.sync(),
+    generation: () => engine.generation,
+    close: async () => {
+      unsubscribe?.();
+      if (poll) clearInterval(poll);
+      // Closes this process's descriptor only; the primary and the other workers keep theirs.
+      socket?.close();
+      socket = null;
+    },
+  };
+}
 
 export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
   const logger = opts.logger ?? noopLogger;
@@ -102,25 +201,6 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const source = new EntrySource(opts, engine, logger);
   source.loadAll();
 
-  let sampleCounter = 0;
-  const onDuration = opts.observer?.onDuration;
-  const onUdp = (udp: dgram.Socket) => (msg: Buffer, rinfo: dgram.RemoteInfo) => {
-    let out: Buffer[] | null;
-    try {
-      if (onDuration && ++sampleCounter >= DURATION_SAMPLE) {
-        sampleCounter = 0;
-        const started = process.hrtime.bigint();
-        out = engine.handle(msg, 'udp', rinfo.address);
-        onDuration(Number(process.hrtime.bigint() - started) / 1e9);
-      } else {
-        out = engine.handle(msg, 'udp', rinfo.address);
-      }
-    } catch (err) {
-      logger.warn({ err: (err as Error).message, peer: rinfo.address }, 'DNS request failed');
-      return;
-    }
-    if (out) for (const m of out) udp.send(m, rinfo.port, rinfo.address);
-  };
   const tcpIdleMs = (opts.tcpIdleSeconds ?? 10) * 1000;
   // UDP and TCP share one port number; with port 0 the OS picks the UDP port and TCP may find it taken.
   let udp!: dgram.Socket;
@@ -128,8 +208,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   /** Open TCP connections, destroyed on close (an idle client must not hold shutdown up). */
   const connections = new Set<net.Socket>();
   for (let attempt = 0; ; attempt++) {
-    udp = dgram.createSocket({ type: net.isIPv6(opts.listen.host) ? 'udp6' : 'udp4' });
-    udp.on('message', onUdp(udp));
+    udp = dgram.createSocket({ type: net.isIPv6(opts.listen.host) ? 'udp6' : 'udp4', lookup: literalAddress });
+    udp.on('message', udpAnswerer(udp, engine, logger, opts.observer));
     await listenUdp(udp, opts.listen.port, opts.listen.host);
     const port = udp.address().port;
     tcp = net.createServer((socket) => serveTcp(socket, engine, logger, tcpIdleMs, connections));
@@ -160,6 +240,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   return {
     engine,
     address: () => ({ host: opts.listen.host, port }),
+    udpSocket: () => udp,
     zones: () => engine.zones(),
     sync: () => source.sync(),
     setEntries: (entries) => source.setEntries(entries),
@@ -270,7 +351,7 @@ class EntrySource {
   private broken = false;
 
   constructor(
-    private readonly opts: DnsServerOptions,
+    private readonly opts: DnsReplicaOptions,
     private readonly engine: DnsEngine,
     private readonly logger: DnsLogger,
   ) {}
