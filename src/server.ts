@@ -49,7 +49,7 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
   // The backend learns which attributes are indexed, so one added to `indexes` later is not trusted for
   // candidates (it would miss older entries) until `ispd reindex` has filled it in.
   const indexedAttributes = config.indexes.map((name) => schema.attributeType(name)?.key ?? name.toLowerCase());
-  const backend = openSqliteBackend(config.db, { indexedAttributes });
+  const backend = openSqliteBackend(config.db, { indexedAttributes, entryCacheSize: config.entryCache });
   const queries = options.metrics ? timeBackendQueries(backend, options.metrics.backendQueryDuration) : backend;
   const directory = createDirectory({
     backend: queries,

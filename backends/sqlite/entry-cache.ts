@@ -1,6 +1,6 @@
-// Decoded entries kept between reads, like back-mdb's entry cache: a Postfix or nslcd lookup whose entry is
-// here reads only the value index, and a bind reads nothing but this map. Without it every lookup fetched
-// the row and parsed its JSON again (in a profile of Postfix lookups: a third of the store's time).
+// Decoded entries kept between reads, like slapd's entry cache: a bind (or any lookup by DN or id) whose
+// entry is here reads only the DN index instead of fetching the row and parsing its JSON again (measured
+// in-process: a bind 21 -> 15 us). Searches do not use it (see SqliteBackend.searchRows).
 //
 // The backend keeps it true: entries are evicted by DN as the change log (written in the same transaction
 // as each change, by any process) reports them changed; see SqliteBackend.syncEntryCache.

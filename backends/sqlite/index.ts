@@ -42,7 +42,7 @@ export interface SqliteBackendOptions {
    */
   cacheSizeKiB?: number;
   /**
-   * Decoded entries kept for point lookups and binds (default 100,000; 0 turns the cache off). About 2 KiB
+   * Decoded entries kept for binds and lookups by DN (default 100,000; 0 turns the cache off). About 2.5 KiB
    * of memory each for an ISPMan user.
    */
   entryCacheSize?: number;

@@ -342,6 +342,7 @@ export const DEFAULT_INDEXES: readonly string[] = [
 export const OPTIONS = {
   db: option(types.string('a file path'), './data/ispd.sqlite', 'SQLite database file (created if missing)', { flag: '--db', envAlias: 'ISPD_DB' }),
   backend: option(types.oneOf(['sqlite', 'postgres'] as const), 'sqlite', 'storage backend'),
+  entryCache: option(types.integer(0, 100_000_000), 100_000, 'decoded entries each process keeps for binds and lookups by DN (about 2.5 KiB each; 0 = off)'),
   postgres: {
     url: option(types.optionalString('a postgres:// connection URL'), null, 'PostgreSQL connection URL, required when backend is postgres'),
   },
