@@ -1,13 +1,14 @@
 // The request engine: zones in memory, per-zone serial state and change history, the encoded-answer cache,
 // and the decision for each request. No sockets here; server.ts feeds it bytes and sends what it returns.
 
+import { AnswerCache, answerShape } from './answer-cache';
 import { AddressList } from './cidr';
 import { lookup } from './lookup';
 import { encodeResult, personalize } from './response';
 import { nextSerial, SerialFormat } from './serial';
 import { axfrRecords, diffRecords, ixfrRecords, packTransfer, serialGreater, ZoneDiff, zoneRecordMap } from './transfer';
 import { Opcode, Rcode, RRClass, RRType, SoaData } from './types';
-import { encodeErrorResponse, HEADER_SIZE, MAX_MESSAGE, parseQuery } from './wire';
+import { encodeErrorResponse, HEADER_SIZE, MAX_MESSAGE, parseQuery, questionName } from './wire';
 import { Zone, ZoneSet } from './zone';
 
 export type Transport = 'udp' | 'tcp';
@@ -53,13 +54,15 @@ interface ZoneState {
 const TRANSFER_TYPES = new Set<number>([RRType.AXFR, RRType.IXFR]);
 /** Meta-query types we do not implement (MAILB, MAILA, TKEY, TSIG as a question). */
 const UNSUPPORTED_QTYPES = new Set<number>([RRType.MAILB, RRType.MAILA, 249, 250]);
+/** Question types never answered from the cache: transfers, meta-types, OPT as a question. */
+const UNCACHED_QTYPES = new Set<number>([...TRANSFER_TYPES, ...UNSUPPORTED_QTYPES, RRType.OPT]);
 
 export class DnsEngine {
   private zoneSet = new ZoneSet();
   private readonly state = new Map<string, ZoneState>();
   /** Last served serial of zones that went away: a zone that comes back never serves a lower one. */
   private readonly retired = new Map<string, number>();
-  private readonly cache = new Map<string, Buffer>();
+  private readonly cache: AnswerCache;
   private readonly transferAcl: AddressList;
   readonly udpPayload: number;
   /** Counts zone updates (each clears the answer cache); the cluster tells from it whether a write touched DNS data. */
@@ -70,6 +73,7 @@ export class DnsEngine {
     this.opts = opts;
     this.udpPayload = Math.max(512, Math.min(opts.udpPayload ?? 1232, 65535));
     this.transferAcl = new AddressList(opts.allowTransfer ?? []);
+    this.cache = new AnswerCache(opts.cacheEntries ?? 100000);
   }
 
   zones(): Zone[] {
@@ -151,7 +155,8 @@ export class DnsEngine {
    * packet must be dropped (responses, runts).
    */
   handle(buf: Buffer, transport: Transport, peer: string): Buffer[] | null {
-    const q = parseQuery(buf);
+    // The name is decoded only when needed: a cached answer carries it.
+    const q = parseQuery(buf, false);
     const onQuery = this.opts.onQuery;
     if (q.kind === 'drop') {
       onQuery?.({ transport, peer, rcode: -1, cached: false, dropped: true });
@@ -161,6 +166,18 @@ export class DnsEngine {
       onQuery?.({ transport, peer, rcode: q.rcode, cached: false });
       return [encodeErrorResponse(buf, q.id, q.opcode, q.rd, q.rcode, q.questionEnd, q.edns, this.udpPayload)];
     }
+    // A plain query for an ordinary type: its answer depends only on the question and the response shape.
+    const answerable = q.opcode === Opcode.QUERY && !(q.edns && q.edns.version > 0) && (q.qclass === RRClass.IN || q.qclass === RRClass.ANY) && !UNCACHED_QTYPES.has(q.qtype);
+    const maxSize = transport === 'tcp' ? MAX_MESSAGE : q.edns ? Math.max(512, Math.min(q.edns.payload, this.udpPayload)) : 512;
+    const shape = answerShape(maxSize, q.edns !== null, q.edns?.dnssecOk === true);
+    if (answerable) {
+      const hit = this.cache.get(buf, HEADER_SIZE, q.nameEnd, q.qtype, q.qclass, shape);
+      if (hit) {
+        onQuery?.({ transport, peer, qname: hit.qname, qtype: q.qtype, rcode: hit.message[3] & 0xf, cached: true });
+        return [personalize(hit.message, buf, q.questionEnd, q.id, q.rd, q.cd)];
+      }
+    }
+    q.qname = questionName(buf, q.nameEnd);
     if (q.edns && q.edns.version > 0) return this.errorReply(buf, q, Rcode.BADVERS, transport, peer);
     if (q.opcode === Opcode.NOTIFY) {
       // We are the primary: a NOTIFY for a zone we host is acknowledged (and changes nothing), others refused.
@@ -176,22 +193,11 @@ export class DnsEngine {
     if (UNSUPPORTED_QTYPES.has(q.qtype)) return this.errorReply(buf, q, Rcode.NOTIMP, transport, peer);
     if (TRANSFER_TYPES.has(q.qtype)) return this.transfer(buf, q, transport, peer, (rcode) => this.errorReply(buf, q, rcode, transport, peer));
 
-    const maxSize = transport === 'tcp' ? MAX_MESSAGE : q.edns ? Math.max(512, Math.min(q.edns.payload, this.udpPayload)) : 512;
-    // Key: the question name as sent, lower-cased, and what shapes the answer (type, class, EDNS/DO, size).
-    const key = buf.toString('latin1', HEADER_SIZE, q.nameEnd).toLowerCase() + '|' + q.qtype + '|' + q.qclass + (q.edns ? (q.edns.dnssecOk ? '|D|' : '|E|') : '|-|') + maxSize;
-    const hit = this.cache.get(key);
-    if (hit) {
-      onQuery?.({ transport, peer, qname: q.qname, qtype: q.qtype, rcode: hit[3] & 0xf, cached: true });
-      return [personalize(hit, buf, q.questionEnd, q.id, q.rd, q.cd)];
-    }
     const result = lookup(this.zoneSet, q.qname, q.qtype);
     const frame = { id: q.id, opcode: q.opcode, rd: q.rd, cd: q.cd, qname: q.qname, question: buf.subarray(HEADER_SIZE, q.questionEnd), edns: q.edns };
     const out = encodeResult(frame, result, { maxSize, ourPayload: this.udpPayload });
-    if (result.kind !== 'refused') {
-      const cap = this.opts.cacheEntries ?? 100000;
-      if (this.cache.size >= cap) this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(key, out);
-    }
+    // REFUSED (a zone we do not host) is not kept: anyone could fill the cache with names of other zones.
+    if (result.kind !== 'refused') this.cache.set(buf, HEADER_SIZE, q.nameEnd, q.qtype, q.qclass, shape, q.qname, out);
     onQuery?.({ transport, peer, qname: q.qname, qtype: q.qtype, rcode: result.rcode, cached: false });
     return [out];
   }

@@ -206,7 +206,7 @@ export type ParsedQuery =
  * Parses a request as an authoritative server needs it: header, exactly one question, and the additional
  * section for OPT; answer/authority are walked (for IXFR's SOA and NOTIFY) with every length checked.
  */
-export function parseQuery(buf: Buffer): ParsedQuery {
+export function parseQuery(buf: Buffer, decodeName = true): ParsedQuery {
   if (buf.length < HEADER_SIZE) return { kind: 'drop' };
   const id = buf.readUInt16BE(0);
   const flags = buf.readUInt16BE(2);
@@ -277,9 +277,15 @@ export function parseQuery(buf: Buffer): ParsedQuery {
   } catch {
     return fail(1, questionEnd, edns);
   }
-  // (An object literal with a lazy getter here costs several times the whole decode: measured.)
-  const qname = decodeLabels(buf, HEADER_SIZE, nameEnd);
+  // (An object literal with a lazy getter here costs several times the whole decode: measured.) Without
+  // decodeName, qname is '' and the caller decodes it with questionName() when it needs it (not for cached answers).
+  const qname = decodeName ? decodeLabels(buf, HEADER_SIZE, nameEnd) : '';
   return { kind: 'query', id, opcode, rd, cd, qname, qtype, qclass, nameEnd, questionEnd, edns, clientSerial };
+}
+
+/** The question name of a query parseQuery accepted, lower-case and dotted (nameEnd from parseQuery). */
+export function questionName(buf: Buffer, nameEnd: number): string {
+  return decodeLabels(buf, HEADER_SIZE, nameEnd);
 }
 
 /** Lower-case dotted form of an uncompressed name already checked by the caller. */
