@@ -26,7 +26,7 @@ import type {
   WriteTransaction,
 } from '../types';
 import { EntryCache } from './entry-cache';
-import { FreshIndexBuilder, rowPlaceholders } from './bulk';
+import { FreshIndexBuilder, mapIterable, rowPlaceholders, type EncodedBulkEntry } from './bulk';
 import { PATH_SEP, PATH_SEP_NEXT, pathOfDnNorm, rebaseDn } from './path';
 
 export interface SqliteBackendOptions {
@@ -968,6 +968,31 @@ export class SqliteBackend implements Backend {
    * each record against what came before); searches must wait for the load to finish.
    */
   bulkLoad(entries: Iterable<NewEntry & { parentDnNorm: string | null }>, onProgress?: (n: number) => void): number {
+    const encode = (entry: NewEntry & { parentDnNorm: string | null }) => this.encodeBulkEntry(entry);
+    return this.bulkLoadEncoded(mapIterable(entries, encode), onProgress);
+  }
+
+  /**
+   * An entry as bulkLoadEncoded takes it: its columns serialized and its index terms filtered and deduplicated
+   * as this backend stores them. Pure: an importer may encode in a worker thread, with a backend opened on
+   * ':memory:' with the same indexed attributes, while the loading thread writes.
+   */
+  encodeBulkEntry(entry: NewEntry & { parentDnNorm: string | null }): EncodedBulkEntry {
+    const terms = this.storedTerms(entry.index);
+    return {
+      parentId: entry.parentId,
+      parentDnNorm: entry.parentDnNorm,
+      dn: entry.dn,
+      dnNorm: entry.dnNorm,
+      path: pathOfDnNorm(entry.dnNorm),
+      attrsJson: JSON.stringify(entry.attrs),
+      terms,
+      termsJson: JSON.stringify(terms),
+    };
+  }
+
+  /** bulkLoad of entries made by encodeBulkEntry. */
+  bulkLoadEncoded(entries: Iterable<EncodedBulkEntry>, onProgress?: (n: number) => void): number {
     if (this.txDepth > 0) throw new Error('bulkLoad inside a write transaction');
     const db = this.db;
     const fresh = this.entryCount === 0;
@@ -1015,17 +1040,8 @@ export class SqliteBackend implements Backend {
             }
           }
           if (fresh && idOf.has(entry.dnNorm)) throw new Error(`bulk load: duplicate entry ${entry.dn}`);
-          const terms = this.storedTerms(entry.index);
-          const id = Number(
-            insertEntry.run(
-              parentId,
-              entry.dn,
-              entry.dnNorm,
-              pathOfDnNorm(entry.dnNorm),
-              JSON.stringify(entry.attrs),
-              JSON.stringify(terms),
-            ).lastInsertRowid,
-          );
+          const terms = entry.terms;
+          const id = Number(insertEntry.run(parentId, entry.dn, entry.dnNorm, entry.path, entry.attrsJson, entry.termsJson).lastInsertRowid);
           idOf.set(entry.dnNorm, id);
           if (builder !== null) {
             if (parentId !== null) parents.add(parentId);

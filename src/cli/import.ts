@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import { parseCommandLine, renderOptionsHelp } from '../config/load';
 import { parseLdifFileSync, parseLdifStream, type LdifRecord } from '../directory/ldif';
-import { DirectoryError, resultCodeName } from '../directory/errors';
-import { SYSTEM_CONTEXT } from '../directory/operations';
 import { openStore, type Store } from '../server';
+import { SqliteBackend } from '../../backends/sqlite';
+import type { EncodedBulkEntry } from '../../backends/sqlite/bulk';
+import { prepareRecord, startReader, type ReaderItem } from './import-reader';
 import type { NewEntry } from '../../backends/types';
 import { Progress } from './progress';
 import { UsageError } from './usage';
@@ -30,8 +31,21 @@ export async function runImport(argv: string[]): Promise<number> {
   const store = openStore(cl.config);
   try {
     const progress = new Progress('import', process.stderr);
-    progress.phase('load', typeof source === 'string' ? countRecords(source) : 0);
-    const n = store.backend.bulkLoad(checkedEntries(store, parseLdifFileSync(source), file, relaxed), (k) => progress.tick(k));
+    const backend = store.backend;
+    let n: number;
+    if (backend instanceof SqliteBackend) {
+      // Parsing and the per-record checks in a worker thread, the order checks and the writes here.
+      const reader = startReader(cl.config, source, file, relaxed);
+      try {
+        progress.phase('load', typeof source === 'string' ? countRecords(source) : 0);
+        n = backend.bulkLoadEncoded(checkedEncoded(store, reader.items(), file), (k) => progress.tick(k));
+      } finally {
+        await reader.stop();
+      }
+    } else {
+      progress.phase('load', typeof source === 'string' ? countRecords(source) : 0);
+      n = backend.bulkLoad(checkedEntries(store, parseLdifFileSync(source), file, relaxed), (k) => progress.tick(k));
+    }
     progress.done(`${n} entries imported from ${file}`);
   } finally {
     store.backend.close();
@@ -50,34 +64,46 @@ export async function importLdif(store: Store, input: NodeJS.ReadableStream, nam
 }
 
 type BulkEntry = NewEntry & { parentDnNorm: string | null };
+type PreparedEntry = ReturnType<Store['directory']['prepareEntry']>;
+
+/**
+ * The checks that depend on what came before, in file order, in the loading thread: no duplicate, the
+ * parent present in the store or earlier in the file, only the naming context's entry without a parent.
+ */
+class OrderCheck {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly store: Store) {}
+
+  check(where: string, recordDn: string, dnNorm: string, parentDnNorm: string | null): void {
+    const { directory, backend } = this.store;
+    const seen = this.seen;
+    if (seen.has(dnNorm) || backend.getByDnNorm(dnNorm)) throw new Error(`${where}: dn: ${recordDn}: entry already exists`);
+    if (parentDnNorm === null) {
+      if (dnNorm !== directory.baseNorm) throw new Error(`${where}: dn: ${recordDn}: not below the naming context ${directory.namingContexts[0]}`);
+    } else if (!seen.has(parentDnNorm) && !backend.getByDnNorm(parentDnNorm)) {
+      throw new Error(`${where}: dn: ${recordDn}: parent entry does not exist (parents must come first)`);
+    }
+    seen.add(dnNorm);
+  }
+}
 
 /** Checks each record as it comes and yields it ready for bulkLoad; throws "file:line: …" on the first error. */
 function* checkedEntries(store: Store, records: Iterable<LdifRecord>, file: string, relaxed: boolean): Generator<BulkEntry> {
-  const { directory, backend } = store;
-  const seen = new Set<string>();
+  const order = new OrderCheck(store);
   for (const record of records) {
-    const where = `${file}:${record.line}`;
-    if (record.kind !== 'entry' && record.changetype !== 'add') {
-      throw new Error(`${where}: changetype ${record.changetype} is not supported by import (use ldapmodify)`);
-    }
-    const attrs: Record<string, string[]> = {};
-    for (const [name, value] of record.attributes) (attrs[name] ??= []).push(value);
-    let prepared;
-    try {
-      prepared = directory.prepareEntry(record.dn, attrs, SYSTEM_CONTEXT, { relaxed, keepOperational: true });
-    } catch (err) {
-      const msg = err instanceof DirectoryError ? `${err.message} (${resultCodeName(err.code)})` : (err as Error).message;
-      throw new Error(`${where}: dn: ${record.dn}: ${msg}`);
-    }
-    if (seen.has(prepared.dnNorm) || backend.getByDnNorm(prepared.dnNorm)) throw new Error(`${where}: dn: ${record.dn}: entry already exists`);
-    const parent = prepared.parentDnNorm;
-    if (parent === null) {
-      if (prepared.dnNorm !== directory.baseNorm) throw new Error(`${where}: dn: ${record.dn}: not below the naming context ${directory.namingContexts[0]}`);
-    } else if (!seen.has(parent) && !backend.getByDnNorm(parent)) {
-      throw new Error(`${where}: dn: ${record.dn}: parent entry does not exist (parents must come first)`);
-    }
-    seen.add(prepared.dnNorm);
-    yield { parentId: null, parentDnNorm: parent, dn: prepared.dn, dnNorm: prepared.dnNorm, attrs: prepared.attrs, index: directory.indexTerms(prepared.attrs) };
+    const prepared = prepareRecord(store.directory, record, file, relaxed);
+    order.check(`${file}:${record.line}`, record.dn, prepared.dnNorm, prepared.parentDnNorm);
+    yield { parentId: null, parentDnNorm: prepared.parentDnNorm, dn: prepared.dn, dnNorm: prepared.dnNorm, attrs: prepared.attrs, index: store.directory.indexTerms(prepared.attrs) };
+  }
+}
+
+/** The encoded entries from the reading worker, with the order checks applied in the loading thread. */
+function* checkedEncoded(store: Store, items: Iterable<ReaderItem>, file: string): Generator<EncodedBulkEntry> {
+  const order = new OrderCheck(store);
+  for (const item of items) {
+    order.check(`${file}:${item.line}`, item.recordDn, item.entry.dnNorm, item.entry.parentDnNorm);
+    yield item.entry;
   }
 }
 
