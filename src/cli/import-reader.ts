@@ -34,33 +34,76 @@ export interface ReaderItem {
 }
 
 /**
- * A batch goes as one flat array of strings and numbers, FIELDS per record followed by its terms (structured
- * clone of an array of objects cost the worker a fifth of its time): line, DN as written, DN, normalized DN,
- * parent's normalized DN or null, path, attributes JSON, terms JSON, number of terms, then the terms.
+ * A batch goes as one flat array of strings and numbers (structured clone of an array of objects cost the
+ * worker a fifth of its time). Per record a tag, then:
+ * - ENCODED: line, DN as written, DN, normalized DN, parent's normalized DN or null, path, attributes JSON,
+ *   terms JSON, number of terms, the terms;
+ * - RAW (parsed only, checked and encoded by the main thread): line, DN, number of attribute lines, then
+ *   name and value of each.
  */
-type Batch = { records: Array<string | number | null> } | { error: string } | { done: true };
-const FIELDS = 9;
+type Flat = Array<string | number | null>;
+type Batch = { records: Flat } | { error: string } | { done: true };
+const ENCODED = 0;
+const RAW = 1;
+/**
+ * The worker sends raw records when the main thread has fewer batches than this waiting: parsing and
+ * checking cost more than writing, so the main thread, rather than wait, checks some records itself.
+ */
+const HUNGRY = 2;
 
-function pushRecord(out: Array<string | number | null>, line: number, recordDn: string, e: EncodedBulkEntry): void {
-  out.push(line, recordDn, e.dn, e.dnNorm, e.parentDnNorm, e.path, e.attrsJson, e.termsJson, e.terms.length);
+function pushEncoded(out: Flat, line: number, recordDn: string, e: EncodedBulkEntry): void {
+  out.push(ENCODED, line, recordDn, e.dn, e.dnNorm, e.parentDnNorm, e.path, e.attrsJson, e.termsJson, e.terms.length);
   for (const t of e.terms) out.push(t);
 }
 
-function* unpackRecords(records: Array<string | number | null>): Generator<ReaderItem> {
+function pushRaw(out: Flat, record: LdifRecord): void {
+  out.push(RAW, record.line, record.dn, record.attributes.length);
+  for (const [name, value] of record.attributes) out.push(name, value);
+}
+
+type Encoder = (record: LdifRecord) => EncodedBulkEntry;
+
+/** A record checked on its own (prepareRecord) and encoded for the bulk load. */
+function encoder(directory: Store['directory'], backend: SqliteBackend, file: string, relaxed: boolean): Encoder {
+  return (record) => {
+    const prepared = prepareRecord(directory, record, file, relaxed);
+    return backend.encodeBulkEntry({
+      parentId: null,
+      parentDnNorm: prepared.parentDnNorm,
+      dn: prepared.dn,
+      dnNorm: prepared.dnNorm,
+      attrs: prepared.attrs,
+      index: directory.indexTerms(prepared.attrs),
+    });
+  };
+}
+
+function* unpack(records: Flat, encode: Encoder): Generator<ReaderItem> {
   for (let i = 0; i < records.length; ) {
-    const count = records[i + 8] as number;
-    const start = i + FIELDS;
+    const line = records[i + 1] as number;
+    const recordDn = records[i + 2] as string;
+    if (records[i] === RAW) {
+      const count = records[i + 3] as number;
+      const attributes: Array<[string, string]> = new Array(count);
+      let p = i + 4;
+      for (let k = 0; k < count; k++, p += 2) attributes[k] = [records[p] as string, records[p + 1] as string];
+      i = p;
+      yield { line, recordDn, entry: encode({ kind: 'entry', dn: recordDn, attributes, line }) };
+      continue;
+    }
+    const count = records[i + 9] as number;
+    const start = i + 10;
     yield {
-      line: records[i] as number,
-      recordDn: records[i + 1] as string,
+      line,
+      recordDn,
       entry: {
         parentId: null,
-        dn: records[i + 2] as string,
-        dnNorm: records[i + 3] as string,
-        parentDnNorm: records[i + 4] as string | null,
-        path: records[i + 5] as string,
-        attrsJson: records[i + 6] as string,
-        termsJson: records[i + 7] as string,
+        dn: records[i + 3] as string,
+        dnNorm: records[i + 4] as string,
+        parentDnNorm: records[i + 5] as string | null,
+        path: records[i + 6] as string,
+        attrsJson: records[i + 7] as string,
+        termsJson: records[i + 8] as string,
         terms: records.slice(start, start + count) as string[],
       },
     };
@@ -103,8 +146,13 @@ export interface Reader {
   stop(): Promise<void>;
 }
 
-/** Starts the reading worker on an LDIF file (or descriptor 0 for stdin). */
-export function startReader(config: Config, source: string | number, file: string, relaxed: boolean): Reader {
+/**
+ * Starts the reading worker on an LDIF file (or descriptor 0 for stdin). `store` is the store being loaded:
+ * the main thread checks and encodes with its directory the records the worker passes on raw.
+ */
+export function startReader(config: Config, store: Store, source: string | number, file: string, relaxed: boolean): Reader {
+  if (!(store.backend instanceof SqliteBackend)) throw new Error('the import reader encodes for the sqlite backend only');
+  const encode = encoder(store.directory, store.backend, file, relaxed);
   const counters = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
   const shared = new Int32Array(counters);
   const { port1, port2 } = new MessageChannel();
@@ -129,7 +177,7 @@ export function startReader(config: Config, source: string | number, file: strin
         const batch = received.message as Batch;
         if ('error' in batch) throw new Error(batch.error);
         if ('done' in batch) return;
-        yield* unpackRecords(batch.records);
+        yield* unpack(batch.records, encode);
       }
     } finally {
       // Also when the load stops early (an order check or the store failed): the worker stops reading.
@@ -154,8 +202,9 @@ function runReader(data: ReaderData): void {
   const shared = new Int32Array(data.counters);
   const port = data.port;
   let posted = 0;
-  let records: Array<string | number | null> = [];
+  let records: Flat = [];
   let inBatch = 0;
+  let raw = true;
   const post = (batch: Batch): boolean => {
     port.postMessage(batch);
     Atomics.store(shared, POSTED, ++posted);
@@ -174,22 +223,16 @@ function runReader(data: ReaderData): void {
     const store = openStore({ ...data.config, db: ':memory:' });
     const backend = store.backend;
     if (!(backend instanceof SqliteBackend)) throw new Error('the import reader encodes for the sqlite backend only');
-    const directory = store.directory;
+    const encode = encoder(store.directory, backend, data.file, data.relaxed);
     for (const record of parseLdifFileSync(data.source)) {
-      const prepared = prepareRecord(directory, record, data.file, data.relaxed);
-      const entry = backend.encodeBulkEntry({
-        parentId: null,
-        parentDnNorm: prepared.parentDnNorm,
-        dn: prepared.dn,
-        dnNorm: prepared.dnNorm,
-        attrs: prepared.attrs,
-        index: directory.indexTerms(prepared.attrs),
-      });
-      pushRecord(records, record.line, record.dn, entry);
+      // Change records other than add are refused by prepareRecord, here, in file order.
+      if (raw && record.kind === 'entry') pushRaw(records, record);
+      else pushEncoded(records, record.line, record.dn, encode(record));
       if (++inBatch === BATCH) {
         if (!post({ records })) return;
         records = [];
         inBatch = 0;
+        raw = posted - Atomics.load(shared, TAKEN) < HUNGRY;
       }
     }
     if (inBatch > 0 && !post({ records })) return;

@@ -35,7 +35,7 @@ export async function runImport(argv: string[]): Promise<number> {
     let n: number;
     if (backend instanceof SqliteBackend) {
       // Parsing and the per-record checks in a worker thread, the order checks and the writes here.
-      const reader = startReader(cl.config, source, file, relaxed);
+      const reader = startReader(cl.config, store, source, file, relaxed);
       try {
         progress.phase('load', typeof source === 'string' ? countRecords(source) : 0);
         n = backend.bulkLoadEncoded(checkedEncoded(store, reader.items(), file), (k) => progress.tick(k));
