@@ -119,5 +119,7 @@ export interface Backend {
   count(): number;
   /** Size of the store in bytes, for metrics. */
   sizeBytes(): number;
+  /** Optional: frees what reads cached (after a one-off full read, such as the DNS server's at start). */
+  releaseMemory?(): void;
   close(): void;
 }

@@ -86,6 +86,7 @@ export function timeBackendQueries(backend: Backend, histogram: Histogram<'kind'
     all: () => backend.all(),
     count: () => backend.count(),
     sizeBytes: () => backend.sizeBytes(),
+    releaseMemory: () => backend.releaseMemory?.(),
     close: () => backend.close(),
   };
 }
