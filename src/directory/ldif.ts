@@ -59,6 +59,11 @@ const ATTR_DESC = /^[A-Za-z0-9][A-Za-z0-9.-]*(;[A-Za-z0-9-]+)*$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const MOD_OPS: ReadonlySet<string> = new Set(['add', 'delete', 'replace', 'increment']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const MAX_CACHED_NAMES = 1000;
+
+function isDn(name: string): boolean {
+  return name.length === 2 && name.toLowerCase() === 'dn';
+}
 
 /**
  * The incremental parser: feed physical lines (without their '\n'; a trailing '\r' is dropped), get a record
@@ -71,6 +76,8 @@ export class LdifParser {
   private lineNo = 0;
   private firstRecord = true;
   private readonly allowFileUrls: boolean;
+  /** Attribute descriptions already found valid. */
+  private readonly validNames = new Set<string>();
 
   constructor(options: LdifParseOptions = {}) {
     this.allowFileUrls = options.allowFileUrls ?? true;
@@ -126,7 +133,7 @@ export class LdifParser {
   private record(lines: LogicalLine[], start: number): LdifRecord {
     const first = lines[start];
     const [dnName, dn] = this.attrLine(first);
-    if (dnName.toLowerCase() !== 'dn') throw new LdifError(first.line, `a record must start with "dn:", found "${dnName}:"`);
+    if (!isDn(dnName)) throw new LdifError(first.line, `a record must start with "dn:", found "${dnName}:"`);
     const record: LdifRecord = { kind: 'entry', dn, attributes: [], line: first.line };
     let i = start + 1;
     // Change records: optional control lines, then changetype.
@@ -155,7 +162,7 @@ export class LdifParser {
       case 'add':
         for (; i < lines.length; i++) {
           const pair = this.attrLine(lines[i]);
-          if (pair[0].toLowerCase() === 'dn') throw new LdifError(lines[i].line, 'a second dn: line in one record (records are separated by a blank line)');
+          if (isDn(pair[0])) throw new LdifError(lines[i].line, 'a second dn: line in one record (records are separated by a blank line)');
           record.attributes.push(pair);
         }
         if (record.changetype === 'add' && record.attributes.length === 0) {
@@ -241,7 +248,11 @@ export class LdifParser {
     const colon = text.indexOf(':');
     if (colon <= 0) throw new LdifError(l.line, `expected "attribute: value", found "${text.length > 60 ? text.slice(0, 60) + '…' : text}"`);
     const name = text.slice(0, colon);
-    if (!ATTR_DESC.test(name)) throw new LdifError(l.line, `invalid attribute description "${name}"`);
+    if (!this.validNames.has(name)) {
+      if (!ATTR_DESC.test(name)) throw new LdifError(l.line, `invalid attribute description "${name}"`);
+      // A file repeats a few dozen names: each is checked once (bounded, for files with many distinct ones).
+      if (this.validNames.size < MAX_CACHED_NAMES) this.validNames.add(name);
+    }
     let p = colon + 1;
     const kind = text.charCodeAt(p);
     if (kind === 58 /* : */ || kind === 60 /* < */) p++;
