@@ -112,7 +112,9 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
     } else if (m?.type === 'ispd:dns-barrier-done') {
       barrier?.done(m.id);
     } else if (m?.type === 'ispd:metrics-request') {
-      // Without the scrape hooks: store-wide gauges (size, entries) come from the primary alone.
+      // Without the scrape hooks: store-wide gauges (size, entries) come from the primary alone. The DNS query
+      // counts this worker answered are kept aside per packet and handed over now.
+      replica?.flushMetrics?.();
       void server.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'ispd:metrics', id: m.id, metrics }));
     } else if (m?.type === 'ispd:bind-result') {
       if (local) (m.ok ? local.success : local.failure)(m.dn, m.address);

@@ -71,6 +71,8 @@ export function startDnsReplica(options: DnsReplicaOptions & { directory?: DnsDi
   const onCommitted = options.onCommitted ?? (directory ? afterCommits(directory) : undefined);
   const replica = startReplicaListener({ ...options, observer: counted?.observer ?? options.observer, onCommitted });
   if (!metrics || !counted) return replica;
+  // A worker's registry is read without its scrape hooks (src/cluster.ts): the cluster calls flushMetrics first.
+  replica.flushMetrics = counted.flush;
   const unregister = metrics.onScrape(counted.flush);
   const close = replica.close;
   replica.close = async () => {

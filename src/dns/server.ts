@@ -139,6 +139,8 @@ export interface DnsReplica {
   sync(): void;
   /** Counts zone updates (each one clears the answer cache): a write that moved it touched DNS data. */
   generation(): number;
+  /** Hands the query counts kept since the last call to the metrics registry (index.ts sets it). */
+  flushMetrics?(): void;
   close(): Promise<void>;
 }
 
