@@ -110,18 +110,22 @@ function* checkedEncoded(store: Store, items: Iterable<ReaderItem>, file: string
 /** Entries in an LDIF file, counted from its "dn:" lines (cheap: one read, no parsing), for the progress ETA. */
 function countRecords(file: string): number {
   const fd = fs.openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(1 << 20);
+  const DN_LINE = Buffer.from('\ndn:');
+  const keep = DN_LINE.length - 1;
+  const buf = Buffer.allocUnsafe((1 << 20) + keep);
+  // The file's start counts as a line start; the last bytes of a chunk are kept for a match across chunks.
+  buf[0] = 0x0a;
+  let filled = 1;
   let count = 0;
-  let atLineStart = true;
   try {
     for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      const n = fs.readSync(fd, buf, filled, buf.length - filled, null);
       if (n === 0) break;
-      for (let i = 0; i < n; i++) {
-        const c = buf[i];
-        if (atLineStart && c === 0x64 /* d */ && i + 2 < n && buf[i + 1] === 0x6e && buf[i + 2] === 0x3a) count++;
-        atLineStart = c === 0x0a;
-      }
+      const end = filled + n;
+      for (let i = buf.indexOf(DN_LINE); i >= 0 && i + DN_LINE.length <= end; i = buf.indexOf(DN_LINE, i + 1)) count++;
+      const tail = Math.min(keep, end);
+      buf.copy(buf, 0, end - tail, end);
+      filled = tail;
     }
   } finally {
     fs.closeSync(fd);
