@@ -23,11 +23,8 @@ export interface DnsLogger {
 }
 
 export interface DnsServerOptions {
-  /**
-   * The store to serve from: loaded at start, then followed through changesSince(). releaseMemory, when the
-   * backend has it, drops caches filled by the full read at start (not in backends/types.ts yet: optional).
-   */
-  backend?: Pick<Backend, 'all' | 'getByDnNorm' | 'changesSince' | 'lastChangeSeq' | 'search'> & { releaseMemory?(): void };
+  /** The store to serve from: loaded at start (then releaseMemory), followed through changesSince(). */
+  backend?: Pick<Backend, 'all' | 'getByDnNorm' | 'changesSince' | 'lastChangeSeq' | 'search' | 'releaseMemory'>;
   /** Alternatively a fixed set of entries (CLI tools, tests without a store). */
   entries?: Entry[];
   /** Called with a callback to run after each committed write; returns an unsubscribe function. */
@@ -380,7 +377,22 @@ class EntrySource {
     // at 75,000 entries, paid by the first LDAP write → DNS change (and, through the cluster's write → DNS
     // barrier, by the LDAP response). A backend that can let it go does so now.
     this.opts.backend?.releaseMemory?.();
+    this.warmUp();
     this.opts.observer?.onReload?.({ zones: this.engine.zones().length, ms: Date.now() - started, full: true });
+  }
+
+  /**
+   * Runs the change path once on unchanged data (one zone rebuilt as it is: same records, same serial, no
+   * NOTIFY), so that the first real change does not pay for compiling it in every process.
+   */
+  private warmUp(): void {
+    const backend = this.opts.backend;
+    if (!backend) return;
+    const origin = [...this.byZone.keys()].find((k) => k !== '*dnsdomain2' && this.engine.zone(k) && this.engine.zone(k)!.source.layout !== 'reverse');
+    if (!origin) return;
+    backend.changesSince(this.seq, 10000);
+    for (const dn of this.byZone.get(origin) ?? []) backend.getByDnNorm(dn);
+    this.rebuildZones(new Set([origin]), new Set());
   }
 
   setEntries(entries: Entry[]): void {
