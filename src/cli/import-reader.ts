@@ -9,7 +9,7 @@
 // Records and errors keep file order: an error goes as an item after the records before it, and the main
 // thread throws it only when it gets there, so the first error in the file is the one reported.
 
-import { MessageChannel, type MessagePort, Worker, isMainThread, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker, isMainThread, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import path from 'node:path';
 import { SqliteBackend } from '../../backends/sqlite';
 import type { EncodedBulkEntry } from '../../backends/sqlite/bulk';
@@ -21,6 +21,7 @@ import { openStore, type Store } from '../server';
 
 const BATCH = 256;
 const MAX_BATCHES_AHEAD = 64;
+const STALL_MS = 600_000;
 /** Slots of the shared counters. */
 const POSTED = 0;
 const TAKEN = 1;
@@ -140,6 +141,8 @@ export function prepareRecord(directory: Store['directory'], record: LdifRecord,
 }
 
 export interface Reader {
+  /** Resolves once the worker runs (rejects when it could not start). */
+  started: Promise<void>;
   /** The records in file order; throws the first error of the file where it occurs. */
   items(): Generator<ReaderItem>;
   /** Ends the worker (at once when the load stopped early). */
@@ -158,8 +161,18 @@ export function startReader(config: Config, store: Store, source: string | numbe
   const { port1, port2 } = new MessageChannel();
   const data: ReaderData = { role: 'ispd-import-reader', config, source, file, relaxed, counters, port: port2 };
   const worker = new Worker(path.join(__dirname, 'import-reader.js'), { workerData: data, transferList: [port2] });
-  let failure: Error | null = null;
-  worker.on('error', (err) => (failure = err));
+  // The load is synchronous and cannot hear the worker's events: await `started` before it. From then on all
+  // the worker does is inside runReader's try, and its errors come through the port, in file order.
+  const started = new Promise<void>((resolve, reject) => {
+    worker.once('message', () => {
+      worker.removeAllListeners();
+      worker.on('error', () => {}); // seen by items() as a stall
+      resolve();
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the import reader exited with code ${code} before it started`)));
+  });
+  started.catch(() => {}); // awaited by the caller; not an unhandled rejection if the caller stopped first
 
   function* items(): Generator<ReaderItem> {
     let taken = 0;
@@ -167,9 +180,11 @@ export function startReader(config: Config, store: Store, source: string | numbe
       for (;;) {
         const received = receiveMessageOnPort(port1);
         if (received === undefined) {
-          // Nothing yet: sleep until the worker posts (the timeout only bounds a wait on a worker that died).
-          if (Atomics.load(shared, POSTED) === taken) Atomics.wait(shared, POSTED, taken, 1000);
-          if (failure) throw failure;
+          // Nothing yet: sleep until the worker posts. A worker that died (out of memory) posts nothing more:
+          // after STALL_MS without a batch the load fails (and rolls back) instead of waiting forever.
+          if (Atomics.load(shared, POSTED) === taken && Atomics.wait(shared, POSTED, taken, STALL_MS) === 'timed-out') {
+            throw new Error(`the import reader sent nothing for ${STALL_MS / 1000} s (stopped or stuck reading ${file})`);
+          }
           continue;
         }
         Atomics.store(shared, TAKEN, ++taken);
@@ -187,6 +202,7 @@ export function startReader(config: Config, store: Store, source: string | numbe
   }
 
   return {
+    started,
     items,
     stop: async () => {
       Atomics.store(shared, STOP, 1);
@@ -217,6 +233,7 @@ function runReader(data: ReaderData): void {
       Atomics.wait(shared, TAKEN, taken, 1000);
     }
   };
+  parentPort!.postMessage('started');
   try {
     // The directory for the checks, on an empty in-memory store: the same schema, naming context and
     // indexed attributes as the real one, which only the main thread opens.

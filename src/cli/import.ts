@@ -38,6 +38,7 @@ export async function runImport(argv: string[]): Promise<number> {
       const reader = startReader(cl.config, store, source, file, relaxed);
       try {
         progress.phase('load', typeof source === 'string' ? countRecords(source) : 0);
+        await reader.started;
         n = backend.bulkLoadEncoded(checkedEncoded(store, reader.items(), file), (k) => progress.tick(k));
       } finally {
         await reader.stop();
