@@ -13,6 +13,7 @@ import { DnsEngine, QueryEvent } from './engine';
 import { canonicalName } from './name';
 import { Notifier, NotifyTarget, parseTarget } from './notify';
 import { initialSerial, SerialFormat } from './serial';
+import { skipAddressLookup } from './udp-handle';
 import { ZoneSet, type Zone } from './zone';
 
 export interface DnsLogger {
@@ -84,19 +85,6 @@ const noopLogger: DnsLogger = { info: () => undefined, warn: () => undefined };
  */
 const literalAddress = (address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void =>
   callback(null, address, address.includes(':') ? 6 : 4);
-
-/**
- * A socket received from another process is rebuilt by Node with the default lookup (the createSocket option
- * cannot be passed). Node 20 keeps it on the internal handle as lookup(address, callback): replace it when it
- * is where expected; otherwise the default stays (slower, same answers).
- */
-function skipAddressLookup(udp: dgram.Socket): void {
-  const stateKey = Object.getOwnPropertySymbols(udp).find((s) => s.description === 'state symbol');
-  const handle = stateKey ? (udp as unknown as Record<symbol, { handle?: { lookup?: unknown } }>)[stateKey]?.handle : undefined;
-  if (handle && typeof handle.lookup === 'function') {
-    handle.lookup = (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address);
-  }
-}
 
 /** The UDP 'message' handler: one query in, its answer out to the sender. */
 function udpAnswerer(udp: dgram.Socket, engine: DnsEngine, logger: DnsLogger, observer: DnsObserver | undefined): (msg: Buffer, rinfo: dgram.RemoteInfo) => void {

@@ -1,6 +1,7 @@
-// LDAP worker processes answer DNS over UDP on the primary's socket (dns.workers, src/cluster.ts). Which
-// process reads a datagram is the kernel's choice, so the tests pick it: every other process of the service is
-// stopped with SIGSTOP while one is asked (a stopped process reads nothing; the one left must answer).
+// LDAP worker processes answer DNS over UDP on the primary's socket (dns.workers, src/cluster.ts); while they
+// do, the primary does not read it and answers over TCP. Which worker reads a datagram is the kernel's choice,
+// so the tests pick it: every other process of the service is stopped with SIGSTOP while one is asked (a
+// stopped process reads nothing; the one left must answer).
 // Clients: dig and ldapmodify (Debian), raw UDP packets for the 0x20 spelling; decoded with dns2.
 
 import assert from 'node:assert/strict';
@@ -70,8 +71,10 @@ function ask(port: number, name: string, qtype: number, timeoutMs = 2000): Promi
   });
 }
 
-async function digShort(port: number, name: string, type: string): Promise<string[]> {
-  const r = await runClient('dig', ['@127.0.0.1', '-p', String(port), '+norec', '+tries=1', '+time=3', '+short', name, type], { timeoutMs: 15000 });
+async function digShort(port: number, name: string, type: string, transport: 'udp' | 'tcp' = 'udp'): Promise<string[]> {
+  const args = ['@127.0.0.1', '-p', String(port), '+norec', '+tries=1', '+time=3', '+short', name, type];
+  if (transport === 'tcp') args.push('+tcp');
+  const r = await runClient('dig', args, { timeoutMs: 15000 });
   assert.equal(r.code, 0, describeResult(r));
   return r.stdout.split('\n').filter(Boolean).sort();
 }
@@ -132,18 +135,28 @@ describe('interop: LDAP worker processes answer DNS over UDP (ispd process, dig,
     }
   });
 
-  it('an ldapmodify is in the next answer of every process: the worker that wrote, the other one, the primary', async () => {
+  it('the primary leaves UDP to the workers: with both stopped a query waits, and is answered once they run', async () => {
+    const pending = withStopped(workers, () => ask(ispd.dnsPort, 'www.example.com', 1, 1000));
+    assert.equal(await pending, null, 'no answer while only the primary runs');
+    // the question left in the socket's queue is read by a worker now; a new one is answered too
+    assert.ok(await ask(ispd.dnsPort, 'www.example.com', 1), 'answered once the workers run again');
+    // the primary still answers over TCP alone
+    assert.deepEqual(await withStopped(workers, () => digShort(ispd.dnsPort, 'www.example.com', 'A', 'tcp')), ['192.0.2.10']);
+  });
+
+  it('an ldapmodify is in the next answer of every process: the worker that wrote, the other one, the primary (TCP)', async () => {
+    const transport = (pid: number) => (pid === primary ? 'tcp' : 'udp');
     // cached everywhere first, so a stale cache would show
     for (const pid of [primary, ...workers]) {
       const others = [primary, ...workers].filter((p) => p !== pid);
-      assert.deepEqual(await withStopped(others, () => digShort(ispd.dnsPort, 'www.example.com', 'A')), ['192.0.2.10']);
+      assert.deepEqual(await withStopped(others, () => digShort(ispd.dnsPort, 'www.example.com', 'A', transport(pid))), ['192.0.2.10']);
     }
     const ldif = `dn: ${WWW_DN}\nchangetype: modify\nadd: aRecord\naRecord: 192.0.2.77\n`;
     const mod = await runClient('ldapmodify', ['-x', '-H', ispd.ldapUrl, '-D', ADMIN_DN, '-w', ADMIN_PASSWORD], { input: ldif, timeoutMs: 15000 });
     assert.equal(mod.code, 0, describeResult(mod));
     for (const pid of [...workers, primary]) {
       const others = [primary, ...workers].filter((p) => p !== pid);
-      assert.deepEqual(await withStopped(others, () => digShort(ispd.dnsPort, 'www.example.com', 'A')), ['192.0.2.10', '192.0.2.77'], `process ${pid}`);
+      assert.deepEqual(await withStopped(others, () => digShort(ispd.dnsPort, 'www.example.com', 'A', transport(pid))), ['192.0.2.10', '192.0.2.77'], `process ${pid}`);
     }
   });
 
