@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { Attribute, Change, Client } from 'ldapts';
 import { startIspd, type IspdHandle } from '../support/ispd-process';
-import { WireWriter } from '../../src/dns/wire';
+import { encodeQuery } from '../support/dns-query';
 
 const WWW_DN = 'relativeDomainName=www,aRecord=192.0.2.10,ou=aRecord,dc=example,dc=com,ou=DNS,o=ispman';
 
@@ -34,11 +34,7 @@ describe('interop: LDAP modify → next DNS answer (ldapts client, ispd process)
   /** Sends one question and returns the raw answer. */
   function ask(name: string, type: number): Promise<Buffer> {
     const id = nextId++ & 0xffff;
-    const w = new WireWriter();
-    for (const v of [id, 0, 1, 0, 0, 0]) w.u16(v);
-    w.name(name);
-    w.u16(type);
-    w.u16(1);
+    const query = encodeQuery(name, type, { id, flags: 0 });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no DNS answer')), 3000);
       const onMessage = (m: Buffer) => {
@@ -48,7 +44,7 @@ describe('interop: LDAP modify → next DNS answer (ldapts client, ispd process)
         resolve(m);
       };
       socket.on('message', onMessage);
-      socket.send(w.toBuffer(), ispd.dnsPort, '127.0.0.1');
+      socket.send(query, ispd.dnsPort, '127.0.0.1');
     });
   }
 

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { Packet } from 'dns2';
 import { describeResult, requirePrograms, runClient } from '../support/clients';
 import { startIspd, type IspdHandle } from '../support/ispd-process';
-import { WireWriter } from '../../src/dns/wire';
+import { encodeQuery } from '../support/dns-query';
 
 const ADMIN_DN = 'uid=ispman,ou=admins,o=ispman';
 const ADMIN_PASSWORD = 'ispman-admin';
@@ -48,15 +48,6 @@ function primaryPid(dnsPort: number): number {
 function ask(port: number, name: string, qtype: number, timeoutMs = 2000): Promise<Buffer | null> {
   const socket = dgram.createSocket('udp4');
   const id = Math.floor(Math.random() * 0xffff);
-  const w = new WireWriter();
-  for (const v of [id, 0, 1, 0, 0, 0]) w.u16(v);
-  for (const label of name.split('.')) {
-    w.u8(label.length);
-    w.bytes(Buffer.from(label, 'latin1'));
-  }
-  w.u8(0);
-  w.u16(qtype);
-  w.u16(1);
   return new Promise((resolve) => {
     const done = (m: Buffer | null) => {
       clearTimeout(timer);
@@ -67,7 +58,7 @@ function ask(port: number, name: string, qtype: number, timeoutMs = 2000): Promi
     socket.on('message', (m) => {
       if (m.readUInt16BE(0) === id) done(m);
     });
-    socket.send(w.toBuffer(), port, '127.0.0.1');
+    socket.send(encodeQuery(name, qtype, { id, flags: 0 }), port, '127.0.0.1');
   });
 }
 

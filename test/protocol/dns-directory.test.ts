@@ -12,9 +12,9 @@ import { loadConfig } from '../../src/config/load';
 import { SYSTEM_CONTEXT } from '../../src/directory/operations';
 import { installSerialHook, startDnsServer } from '../../src/dns';
 import type { DnsServer } from '../../src/dns/server';
-import { WireWriter } from '../../src/dns/wire';
 import { createMetrics } from '../../src/metrics';
 import { openStore, type Store } from '../../src/server';
+import { encodeQuery } from '../support/dns-query';
 
 const DEMO_LDIF = path.resolve(__dirname, '../../../src/provision/demo-data.ldif');
 const ZONE_DN = 'dc=example,dc=com,ou=DNS,o=ispman';
@@ -58,12 +58,8 @@ describe('dns server over the directory (in-process store)', function () {
   /** One UDP question, decoded just enough for these assertions. */
   function ask(name: string, type: number): Promise<Answer> {
     const id = nextId++ & 0xffff;
-    const w = new WireWriter();
-    for (const v of [id, 0, 1, 0, 0, 0]) w.u16(v);
-    w.name(name);
-    w.u16(type);
-    w.u16(1);
-    const msg = w.toBuffer();
+    const query = encodeQuery(name, type, { id, flags: 0 });
+    const msg = query;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no answer for ${name}`)), 3000);
       const onMessage = (m: Buffer) => {

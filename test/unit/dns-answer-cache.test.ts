@@ -7,8 +7,9 @@ import { Packet } from 'dns2';
 import { AnswerCache, answerShape } from '../../src/dns/answer-cache';
 import { buildZones } from '../../src/dns/build';
 import { DnsEngine } from '../../src/dns/engine';
-import { HEADER_SIZE, WireWriter } from '../../src/dns/wire';
+import { HEADER_SIZE } from '../../src/dns/wire';
 import type { Entry } from '../../src/directory/types';
+import { encodeQuery, type QueryOptions } from '../support/dns-query';
 
 function zone(addresses: string[]): Entry[] {
   return [
@@ -18,24 +19,8 @@ function zone(addresses: string[]): Entry[] {
 }
 
 /** A query with the name's labels exactly as given (no case change), optional EDNS with payload and DO. */
-function query(name: string, type: number, opts: { id?: number; flags?: number; edns?: { payload: number; dnssecOk?: boolean } } = {}): Buffer {
-  const w = new WireWriter();
-  for (const v of [opts.id ?? 7, opts.flags ?? 0x0100, 1, 0, 0, opts.edns ? 1 : 0]) w.u16(v);
-  for (const label of name.split('.')) {
-    w.u8(label.length);
-    w.bytes(Buffer.from(label, 'latin1'));
-  }
-  w.u8(0);
-  w.u16(type);
-  w.u16(1);
-  if (opts.edns) {
-    w.u8(0);
-    w.u16(41);
-    w.u16(opts.edns.payload);
-    w.u32(opts.edns.dnssecOk ? 0x8000 : 0);
-    w.u16(0);
-  }
-  return w.toBuffer();
+function query(name: string, type: number, opts: QueryOptions = {}): Buffer {
+  return encodeQuery(name, type, { ...opts, id: opts.id ?? 7 });
 }
 
 function nameEnd(q: Buffer): number {

@@ -8,6 +8,7 @@ import { RRType } from '../../src/dns/types';
 import { HEADER_SIZE, parseQuery, readName, WireWriter } from '../../src/dns/wire';
 import { ZoneSet } from '../../src/dns/zone';
 import { allFixtureEntries } from './dns-fixtures.test';
+import { encodeQuery } from '../support/dns-query';
 
 function header(id: number, flags: number, qd: number, an = 0, ns = 0, ar = 0): Buffer {
   const b = Buffer.alloc(12);
@@ -20,22 +21,7 @@ function header(id: number, flags: number, qd: number, an = 0, ns = 0, ar = 0): 
   return b;
 }
 
-function query(name: string, type: number, opts: { flags?: number; edns?: { payload: number; version?: number; dnssecOk?: boolean } } = {}): Buffer {
-  const w = new WireWriter();
-  const h = header(0x1234, opts.flags ?? 0x0100, 1, 0, 0, opts.edns ? 1 : 0);
-  w.bytes(h);
-  w.name(name, false);
-  w.u16(type);
-  w.u16(1);
-  if (opts.edns) {
-    w.u8(0);
-    w.u16(41);
-    w.u16(opts.edns.payload);
-    w.u32(((opts.edns.version ?? 0) << 16) | (opts.edns.dnssecOk ? 0x8000 : 0));
-    w.u16(0);
-  }
-  return w.toBuffer();
-}
+const query = encodeQuery;
 
 describe('dns wire', () => {
   describe('why not dns2 for parsing requests', () => {
