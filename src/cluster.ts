@@ -82,7 +82,9 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
   };
   const directory = server.store.directory;
   directory.on('committed', (change: unknown) => send({ type: 'ispd:committed', change }));
-  const replica = process.env[DNS_WORKER_ENV] === '1' ? server.startDnsReplica() : null;
+  // The value is the number of workers sharing the UDP socket (each applies its share of the RRL rates).
+  const udpReaders = Number(process.env[DNS_WORKER_ENV] ?? 0);
+  const replica = udpReaders >= 1 ? server.startDnsReplica(udpReaders) : null;
   const barrier = replica ? holdWritesForDns(directory, replica, send) : null;
   // Failed-bind counts are shared: each worker tells the others (through the primary) of the failures and
   // successes it sees, so a client spreading its guesses over connections meets the same limits.
@@ -246,7 +248,7 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
 
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const worker = cluster.fork({ ISPD_CLUSTER_WORKER: '1', ...(dnsSocket ? { [DNS_WORKER_ENV]: '1' } : {}) });
+      const worker = cluster.fork({ ISPD_CLUSTER_WORKER: '1', ...(dnsSocket ? { [DNS_WORKER_ENV]: String(count) } : {}) });
       const onReady = (m: Message) => {
         if (m?.type !== 'ispd:ready') return;
         worker.off('message', onReady);
