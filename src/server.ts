@@ -249,6 +249,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         notify: config.dns.notify.map((n) => ({ host: n.host, port: n.port })),
         notifyRetry: config.dns.notifyRetry,
         tcpIdleSeconds: config.dns.tcpIdleSeconds,
+        tcpMessageSeconds: config.dns.tcpMessageSeconds,
+        maxTcpConnections: config.dns.tcpMaxConnections,
+        maxTcpConnectionsPerAddress: config.dns.tcpMaxConnectionsPerAddress,
       })
     : null;
   let dnsReplica: DnsReplica | null = null;

@@ -389,7 +389,10 @@ export const OPTIONS = {
     notifyRetry: option(types.integer(0, 100), 5, 'times an unanswered NOTIFY is resent'),
     serialFormat: option(types.oneOf(['date', 'counter'] as const), 'date', 'SOA serials as YYYYMMDDnn (like ISPMan) or a plain counter'),
     udpPayload: option(types.integer(512, 4096), 1232, 'largest UDP response in bytes (EDNS0 buffer size advertised)'),
-    tcpIdleSeconds: option(types.integer(1, 3600), 30, 'close idle DNS TCP connections after this many seconds'),
+    tcpIdleSeconds: option(types.integer(1, 3600), 30, 'close idle DNS TCP connections after this many seconds (1 second while more than half of tcpMaxConnections are open, as NSD does)'),
+    tcpMessageSeconds: option(types.integer(1, 3600), 5, 'a DNS message over TCP must be complete this many seconds after its first byte, however slowly it trickles in (NSD: tcp-timeout)'),
+    tcpMaxConnections: option(types.integer(1, 1_000_000), 512, 'open DNS TCP connections at most, all clients together; more are accepted and closed at once (NSD: tcp-count, tcp-reject-overflow)'),
+    tcpMaxConnectionsPerAddress: option(types.integer(0, 1_000_000, ', 0 = no limit'), 32, 'open DNS TCP connections at most from one client address, IPv6 /64 (0 = no limit)'),
     workers: option(types.boolean(), true, 'LDAP worker processes (ldap.workers) also answer DNS over UDP, each with its own copy of the zones; off = the primary process answers alone'),
   },
   metrics: {

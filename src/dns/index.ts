@@ -143,6 +143,10 @@ function countQueries(metrics: Metrics, user: DnsObserver | undefined, scope: 'a
       user?.onLag?.(pending);
       metrics.changelogLag.set(pending);
     };
+    observer.onTcpClosed = (reason) => {
+      user?.onTcpClosed?.(reason);
+      metrics.dnsTcpClosed.inc({ reason });
+    };
   }
   return { observer, flush };
 }

@@ -219,7 +219,7 @@ export class Connection {
           request = decodeRequest(pdu);
         } catch (err) {
           if (err instanceof DecodeError) {
-            this.protocolError('malformed_pdu', err.message);
+            this.protocolError('malformed_pdu', err.message, err.internal);
             return;
           }
           throw err;
@@ -372,10 +372,13 @@ export class Connection {
 
   // ---- closing ----------------------------------------------------------------------------------------------
 
-  /** RFC 4511 §4.4.1: tell the client why, then close. The server keeps serving everyone else. */
-  protocolError(reason: string, detail: string): void {
+  /**
+   * RFC 4511 §4.4.1: tell the client why, then close. The server keeps serving everyone else. `detail` is
+   * our own fixed text and goes to the client; `internal` (a library's or the runtime's message) only to the log.
+   */
+  protocolError(reason: string, detail: string, internal?: string): void {
     if (this.closing) return;
-    this.server.logger.warn({ conn: this.id, peer: this.peer, reason, detail }, 'ldap: protocol error, disconnecting');
+    this.server.logger.warn({ conn: this.id, peer: this.peer, reason, detail, internal }, 'ldap: protocol error, disconnecting');
     this.server.observer?.onProtocolError?.(reason);
     try {
       this.socket.write(encodeNoticeOfDisconnection(ResultCode.protocolError, `${reason}: ${detail}`));

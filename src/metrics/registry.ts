@@ -33,6 +33,8 @@ export interface Metrics {
   readonly dnsTransfers: Counter<'kind' | 'result'>;
   /** result: acknowledged, timeout, error, received. */
   readonly dnsNotifies: Counter<'result'>;
+  /** reason: perAddressLimit, connectionLimit, messageDeadline, idle, badFrame, failed. */
+  readonly dnsTcpClosed: Counter<'reason'>;
   /** Change-log entries written but not yet applied to DNS zones and caches. */
   readonly changelogLag: Gauge;
   /** kind: e.g. search, get, write, changes. */
@@ -168,6 +170,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'ispd_dns_notifies_total',
       help: 'DNS NOTIFY messages sent to secondaries, by result',
       labelNames: ['result'] as const,
+      registers,
+    }),
+    dnsTcpClosed: new Counter({
+      name: 'ispd_dns_tcp_closed_total',
+      help: 'DNS TCP connections refused or closed by the server, by reason (limits, message deadline, idle, bad framing)',
+      labelNames: ['reason'] as const,
       registers,
     }),
     changelogLag: new Gauge({
