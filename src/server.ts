@@ -114,8 +114,11 @@ export interface RunningServer {
   dnsAddress(): { host: string; port: number } | null;
   /** The DNS UDP socket this process bound, when worker processes are to answer on it too (dns.workers). */
   dnsSocketForWorkers(): Socket | null;
-  /** Loads the zones for answering DNS over UDP on a socket another process bound (a cluster worker; src/cluster.ts). */
-  startDnsReplica(): DnsReplica;
+  /**
+   * Loads the zones for answering DNS over UDP on a socket another process bound (a cluster worker;
+   * src/cluster.ts). `udpReaders`: the processes sharing that socket (each applies its share of the RRL rates).
+   */
+  startDnsReplica(udpReaders?: number): DnsReplica;
   metricsAddress(): { host: string; port: number } | null;
   /**
    * Applies a re-read configuration (SIGHUP): ACLs, TLS certificates, log level and access log. Every
@@ -231,6 +234,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       allowTransfer: [...config.dns.allowTransfer],
       serialFormat: config.dns.serialFormat,
       udpPayload: config.dns.udpPayload,
+      rrl: { ...config.dns.rrl, exempt: [...config.dns.rrl.exempt] },
       logger: logger.child({ subsystem: 'dns' }),
       metrics,
       observer: {
@@ -277,8 +281,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ldapsAddress: () => (ldap ? ldap.ldapsAddress() ?? null : null),
     dnsAddress: () => (dns ? dns.address() : null),
     dnsSocketForWorkers: () => (dns && config.dns.workers ? dns.udpSocket() : null),
-    startDnsReplica() {
-      dnsReplica ??= dnsModule().startDnsReplica(dnsShared());
+    startDnsReplica(udpReaders = 1) {
+      const shared = dnsShared();
+      dnsReplica ??= dnsModule().startDnsReplica({ ...shared, rrl: { ...shared.rrl, processes: udpReaders } });
       return dnsReplica;
     },
     metricsAddress: () => (metricsServer ? metricsServer.address() : null),

@@ -393,6 +393,15 @@ export const OPTIONS = {
     tcpMessageSeconds: option(types.integer(1, 3600), 5, 'a DNS message over TCP must be complete this many seconds after its first byte, however slowly it trickles in (NSD: tcp-timeout)'),
     tcpMaxConnections: option(types.integer(1, 1_000_000), 512, 'open DNS TCP connections at most, all clients together; more are accepted and closed at once (NSD: tcp-count, tcp-reject-overflow)'),
     tcpMaxConnectionsPerAddress: option(types.integer(0, 1_000_000, ', 0 = no limit'), 32, 'open DNS TCP connections at most from one client address, IPv6 /64 (0 = no limit)'),
+    rrl: {
+      responsesPerSecond: option(types.integer(0, 1_000_000, ', 0 = off'), 20, 'response rate limiting over UDP: identical responses per second to one client prefix before the rest are dropped or slipped (BIND: responses-per-second; 0 = off)'),
+      errorsPerSecond: option(types.integer(0, 1_000_000, ', 0 = no limit'), 20, 'error responses (REFUSED, FORMERR …) per second to one client prefix (0 = no limit)'),
+      slip: option(types.integer(0, 10), 2, 'every slip-th limited response is sent truncated (TC=1) so that real resolvers retry over TCP; 0 = drop all, 1 = truncate all'),
+      windowSeconds: option(types.integer(1, 3600), 15, 'seconds of debt a flood can run up: a limited prefix stays limited until it has been quiet this long'),
+      ipv4PrefixLength: option(types.integer(8, 32), 24, 'IPv4 clients are counted together by this prefix length'),
+      ipv6PrefixLength: option(types.integer(16, 128), 56, 'IPv6 clients are counted together by this prefix length'),
+      exempt: option(types.cidrList(), ['127.0.0.0/8', '::1/128'], 'client ranges never rate limited (CIDR list)'),
+    },
     workers: option(types.boolean(), true, 'LDAP worker processes (ldap.workers) also answer DNS over UDP, each with its own copy of the zones; off = the primary process answers alone'),
   },
   metrics: {

@@ -13,6 +13,7 @@ import { DnsEngine, QueryEvent } from './engine';
 import { canonicalName } from './name';
 import { Notifier, NotifyTarget, parseTarget } from './notify';
 import { initialSerial, SerialFormat } from './serial';
+import { ResponseRateLimiter, truncatedResponse, type RrlOptions } from './rrl';
 import { DnsTcpServer, type TcpCloseReason } from './tcp';
 import { skipAddressLookup } from './udp-handle';
 import { ZoneSet, type Zone } from './zone';
@@ -46,6 +47,8 @@ export interface DnsServerOptions {
   /** Fallback polling of the change log (other frontends writing to a shared PostgreSQL). 0 = off. */
   pollIntervalMs?: number;
   maxTcpConnections?: number;
+  /** Response rate limiting over UDP (rrl.ts); absent or responsesPerSecond 0 = off. */
+  rrl?: RrlOptions;
   /** TCP connections one address (IPv6: one /64) may hold; 0 = no limit. */
   maxTcpConnectionsPerAddress?: number;
   /** Seconds a TCP message may take to arrive once its first byte has (the dribbling client's bound). */
@@ -77,6 +80,8 @@ export interface DnsObserver {
   onLag?(pending: number): void;
   /** Handling time of a sample of the queries (one in 64), in seconds. */
   onDuration?(seconds: number): void;
+  /** A UDP response limited by RRL: sent truncated (slip) or dropped. */
+  onRateLimited?(action: 'slipped' | 'dropped'): void;
   /** A TCP connection refused or closed by us (limits, deadlines, bad framing). */
   onTcpClosed?(reason: TcpCloseReason): void;
 }
@@ -93,10 +98,22 @@ const noopLogger: DnsLogger = { info: () => undefined, warn: () => undefined };
 const literalAddress = (address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void =>
   callback(null, address, address.includes(':') ? 6 : 4);
 
-/** The UDP 'message' handler: one query in, its answer out to the sender. */
-function udpAnswerer(udp: dgram.Socket, engine: DnsEngine, logger: DnsLogger, observer: DnsObserver | undefined): (msg: Buffer, rinfo: dgram.RemoteInfo) => void {
+/** The UDP 'message' handler: one query in, its answer out to the sender (through RRL when it is on). */
+function udpAnswerer(udp: dgram.Socket, engine: DnsEngine, logger: DnsLogger, observer: DnsObserver | undefined, rrlOptions: RrlOptions | undefined): (msg: Buffer, rinfo: dgram.RemoteInfo) => void {
   let sampleCounter = 0;
   const onDuration = observer?.onDuration;
+  const limiter = rrlOptions && rrlOptions.responsesPerSecond > 0 ? new ResponseRateLimiter(rrlOptions) : null;
+  const send = (m: Buffer, rinfo: dgram.RemoteInfo): void => {
+    if (limiter) {
+      const verdict = limiter.check(rinfo.address, m);
+      if (verdict !== 'send') {
+        observer?.onRateLimited?.(verdict === 'slip' ? 'slipped' : 'dropped');
+        if (verdict === 'drop') return;
+        m = truncatedResponse(m);
+      }
+    }
+    udp.send(m, rinfo.port, rinfo.address);
+  };
   return (msg, rinfo) => {
     let out: Buffer[] | null;
     try {
@@ -112,11 +129,11 @@ function udpAnswerer(udp: dgram.Socket, engine: DnsEngine, logger: DnsLogger, ob
       logger.warn({ err: (err as Error).message, peer: rinfo.address }, 'DNS request failed');
       return;
     }
-    if (out) for (const m of out) udp.send(m, rinfo.port, rinfo.address);
+    if (out) for (const m of out) send(m, rinfo);
   };
 }
 
-export type DnsReplicaOptions = Pick<DnsServerOptions, 'backend' | 'entries' | 'onCommitted' | 'allowTransfer' | 'serialFormat' | 'udpPayload' | 'pollIntervalMs' | 'logger' | 'observer'>;
+export type DnsReplicaOptions = Pick<DnsServerOptions, 'backend' | 'entries' | 'onCommitted' | 'allowTransfer' | 'serialFormat' | 'udpPayload' | 'pollIntervalMs' | 'logger' | 'observer' | 'rrl'>;
 
 /**
  * A UDP-only copy of the DNS server for another process of the same service (a cluster worker): its own zones,
@@ -156,7 +173,7 @@ export function startDnsReplica(opts: DnsReplicaOptions): DnsReplica {
     attach(udp) {
       if (socket) throw new Error('the DNS replica already has a socket');
       socket = udp;
-      udp.on('message', udpAnswerer(udp, engine, logger, opts.observer));
+      udp.on('message', udpAnswerer(udp, engine, logger, opts.observer, opts.rrl));
       udp.on('error', (err) => logger.warn({ err: err.message }, 'DNS UDP socket error'));
       skipAddressLookup(udp);
     },
@@ -213,7 +230,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   let tcp!: DnsTcpServer;
   for (let attempt = 0; ; attempt++) {
     udp = dgram.createSocket({ type: net.isIPv6(opts.listen.host) ? 'udp6' : 'udp4', lookup: literalAddress });
-    udp.on('message', udpAnswerer(udp, engine, logger, opts.observer));
+    udp.on('message', udpAnswerer(udp, engine, logger, opts.observer, opts.rrl));
     await listenUdp(udp, opts.listen.port, opts.listen.host);
     const port = udp.address().port;
     tcp = new DnsTcpServer({
