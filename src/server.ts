@@ -66,7 +66,9 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
       windowSeconds: config.auth.throttle.window,
       maxFailuresPerDn: config.auth.throttle.perDn,
       maxFailuresPerAddress: config.auth.throttle.perAddress,
+      maxDelayMs: config.auth.throttle.maxDelaySeconds * 1000,
     }),
+    failedBindDelayMs: config.auth.failedBindDelayMs,
     logger,
   });
   directory.acl.replaceRules(aclRules(config, directory));
@@ -192,6 +194,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         tls: tlsMaterial,
         limits: {
           maxPduBytes: config.ldap.maxPduBytes,
+          maxPduBytesAnonymous: Math.min(config.ldap.maxPduBytesAnonymous, config.ldap.maxPduBytes),
           idleTimeoutSeconds: config.ldap.idleTimeoutSeconds,
           maxConnections: config.ldap.maxConnections,
           maxConnectionsPerAddress: config.ldap.maxConnectionsPerAddress,
