@@ -67,7 +67,9 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
       windowSeconds: config.auth.throttle.window,
       maxFailuresPerDn: config.auth.throttle.perDn,
       maxFailuresPerAddress: config.auth.throttle.perAddress,
+      maxDelayMs: config.auth.throttle.maxDelaySeconds * 1000,
     }),
+    failedBindDelayMs: config.auth.failedBindDelayMs,
     logger,
   });
   directory.acl.replaceRules(aclRules(config, directory));
@@ -113,8 +115,11 @@ export interface RunningServer {
   dnsAddress(): { host: string; port: number } | null;
   /** The DNS UDP socket this process bound, when worker processes are to answer on it too (dns.workers). */
   dnsSocketForWorkers(): Socket | null;
-  /** Loads the zones for answering DNS over UDP on a socket another process bound (a cluster worker; src/cluster.ts). */
-  startDnsReplica(): DnsReplica;
+  /**
+   * Loads the zones for answering DNS over UDP on a socket another process bound (a cluster worker;
+   * src/cluster.ts). `udpReaders`: the processes sharing that socket (each applies its share of the RRL rates).
+   */
+  startDnsReplica(udpReaders?: number): DnsReplica;
   metricsAddress(): { host: string; port: number } | null;
   /**
    * Applies a re-read configuration (SIGHUP): ACLs, TLS certificates, log level and access log. Every
@@ -185,6 +190,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         tls: tlsMaterial,
         limits: {
           maxPduBytes: config.ldap.maxPduBytes,
+          maxPduBytesAnonymous: Math.min(config.ldap.maxPduBytesAnonymous, config.ldap.maxPduBytes),
           idleTimeoutSeconds: config.ldap.idleTimeoutSeconds,
           maxConnections: config.ldap.maxConnections,
           maxConnectionsPerAddress: config.ldap.maxConnectionsPerAddress,
@@ -229,6 +235,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       allowTransfer: [...config.dns.allowTransfer],
       serialFormat: config.dns.serialFormat,
       udpPayload: config.dns.udpPayload,
+      rrl: { ...config.dns.rrl, exempt: [...config.dns.rrl.exempt] },
       logger: logger.child({ subsystem: 'dns' }),
       metrics,
       observer: {
@@ -247,6 +254,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         notify: config.dns.notify.map((n) => ({ host: n.host, port: n.port })),
         notifyRetry: config.dns.notifyRetry,
         tcpIdleSeconds: config.dns.tcpIdleSeconds,
+        tcpMessageSeconds: config.dns.tcpMessageSeconds,
+        maxTcpConnections: config.dns.tcpMaxConnections,
+        maxTcpConnectionsPerAddress: config.dns.tcpMaxConnectionsPerAddress,
       })
     : null;
   let dnsReplica: DnsReplica | null = null;
@@ -272,8 +282,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ldapsAddress: () => (ldap ? ldap.ldapsAddress() ?? null : null),
     dnsAddress: () => (dns ? dns.address() : null),
     dnsSocketForWorkers: () => (dns && config.dns.workers ? dns.udpSocket() : null),
-    startDnsReplica() {
-      dnsReplica ??= dnsModule().startDnsReplica(dnsShared());
+    startDnsReplica(udpReaders = 1) {
+      const shared = dnsShared();
+      dnsReplica ??= dnsModule().startDnsReplica({ ...shared, rrl: { ...shared.rrl, processes: udpReaders } });
       return dnsReplica;
     },
     metricsAddress: () => (metricsServer ? metricsServer.address() : null),

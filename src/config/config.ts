@@ -350,7 +350,8 @@ export const OPTIONS = {
   ldap: {
     listen: option(types.listen(), { host: '127.0.0.1', port: 1389 }, 'LDAP (plain and StartTLS) address host:port, or off', { flag: '--ldap', envAlias: 'ISPD_LDAP' }),
     requireTlsForBind: option(types.boolean(), false, 'refuse simple binds with a password unless the connection uses TLS'),
-    maxPduBytes: option(types.bytes(1024, 1024 ** 3), 4 * 1024 ** 2, 'largest LDAP message accepted; checked on the BER length before buffering (slapd: sockbuf_max_incoming_auth)'),
+    maxPduBytes: option(types.bytes(1024, 1024 ** 3), 4 * 1024 ** 2, 'largest LDAP message accepted from a bound client; checked on the BER length before buffering (slapd: sockbuf_max_incoming_auth)'),
+    maxPduBytesAnonymous: option(types.bytes(1024, 1024 ** 3), 256 * 1024, 'largest LDAP message accepted before a bind or after an anonymous one (slapd: sockbuf_max_incoming); larger ones close the connection'),
     idleTimeoutSeconds: option(types.integer(0, 86400, ', 0 = never'), 300, 'close client connections idle this long (0 = never; slapd: idletimeout)'),
     maxConnections: option(types.integer(1, 1_000_000), 4096, 'open LDAP connections at most, all clients together'),
     maxConnectionsPerAddress: option(types.integer(0, 1_000_000, ', 0 = no limit'), 1024, 'open LDAP connections at most from one client address (0 = no limit)'),
@@ -373,10 +374,12 @@ export const OPTIONS = {
   auth: {
     passwordScheme: option(types.oneOf(PASSWORD_SCHEMES), '{SSHA512}', 'scheme for newly set passwords'),
     rehashOnBind: option(types.boolean(), false, 'after a successful bind, rehash a password stored with a weaker scheme into passwordScheme'),
+    failedBindDelayMs: option(types.integer(0, 60_000), 250, 'failed binds are answered this many milliseconds after the password check began (the next multiple when it took longer), so the answer time does not tell whether the DN exists or which scheme its password uses; keep it above the slowest check (bcrypt, Argon2) under load (0 = at once)'),
     throttle: {
       window: option(types.integer(1, 86400), 60, 'seconds over which failed binds are counted'),
-      perDn: option(types.integer(0, 1_000_000, ', 0 = no limit'), 5, 'failed binds per DN within the window before further binds for it are refused (0 = no limit)'),
-      perAddress: option(types.integer(0, 1_000_000, ', 0 = no limit'), 100, 'failed binds per client address within the window before it is refused (0 = no limit; Dovecot auth_bind binds for all users from one address)'),
+      perDn: option(types.integer(0, 1_000_000, ', 0 = no limit'), 5, 'failed binds for one DN from one address within the window before that address\'s binds for it are slowed down (one attempt per delay, doubling up to maxDelaySeconds); other addresses are not affected (0 = no limit)'),
+      perAddress: option(types.integer(0, 1_000_000, ', 0 = no limit'), 100, 'failed binds from one client address within the window (all DNs) before its binds are slowed down the same way (0 = no limit; Dovecot auth_bind binds for all users from one address)'),
+      maxDelaySeconds: option(types.integer(1, 3600), 30, 'longest delay between two attempts of a slowed-down DN and address; attempts that would wait longer are refused at once (answered like a wrong password)'),
     },
   },
   dns: {
@@ -386,7 +389,19 @@ export const OPTIONS = {
     notifyRetry: option(types.integer(0, 100), 5, 'times an unanswered NOTIFY is resent'),
     serialFormat: option(types.oneOf(['date', 'counter'] as const), 'date', 'SOA serials as YYYYMMDDnn (like ISPMan) or a plain counter'),
     udpPayload: option(types.integer(512, 4096), 1232, 'largest UDP response in bytes (EDNS0 buffer size advertised)'),
-    tcpIdleSeconds: option(types.integer(1, 3600), 30, 'close idle DNS TCP connections after this many seconds'),
+    tcpIdleSeconds: option(types.integer(1, 3600), 30, 'close idle DNS TCP connections after this many seconds (1 second while more than half of tcpMaxConnections are open, as NSD does)'),
+    tcpMessageSeconds: option(types.integer(1, 3600), 5, 'a DNS message over TCP must be complete this many seconds after its first byte, however slowly it trickles in (NSD: tcp-timeout)'),
+    tcpMaxConnections: option(types.integer(1, 1_000_000), 512, 'open DNS TCP connections at most, all clients together; more are accepted and closed at once (NSD: tcp-count, tcp-reject-overflow)'),
+    tcpMaxConnectionsPerAddress: option(types.integer(0, 1_000_000, ', 0 = no limit'), 32, 'open DNS TCP connections at most from one client address, IPv6 /64 (0 = no limit)'),
+    rrl: {
+      responsesPerSecond: option(types.integer(0, 1_000_000, ', 0 = off'), 20, 'response rate limiting over UDP: identical responses per second to one client prefix before the rest are dropped or slipped (BIND: responses-per-second; 0 = off)'),
+      errorsPerSecond: option(types.integer(0, 1_000_000, ', 0 = no limit'), 20, 'error responses (REFUSED, FORMERR …) per second to one client prefix (0 = no limit)'),
+      slip: option(types.integer(0, 10), 2, 'every slip-th limited response is sent truncated (TC=1) so that real resolvers retry over TCP; 0 = drop all, 1 = truncate all'),
+      windowSeconds: option(types.integer(1, 3600), 15, 'seconds of debt a flood can run up: a limited prefix stays limited until it has been quiet this long'),
+      ipv4PrefixLength: option(types.integer(8, 32), 24, 'IPv4 clients are counted together by this prefix length'),
+      ipv6PrefixLength: option(types.integer(16, 128), 56, 'IPv6 clients are counted together by this prefix length'),
+      exempt: option(types.cidrList(), ['127.0.0.0/8', '::1/128'], 'client ranges never rate limited (CIDR list)'),
+    },
     workers: option(types.boolean(), true, 'LDAP worker processes (ldap.workers) also answer DNS over UDP, each with its own copy of the zones; off = the primary process answers alone'),
   },
   metrics: {

@@ -44,6 +44,7 @@ export function findControl(request: LdapRequest, oid: string): RequestControl |
   return request.controls.find((control) => control.oid === oid);
 }
 
+/** A control value that does not decode; the message is ours (sent to the client), the cause is for the log. */
 export class ControlValueError extends Error {}
 
 /** RFC 2696 request value: SEQUENCE { size INTEGER, cookie OCTET STRING }. */
@@ -53,7 +54,7 @@ export function decodePagedRequest(control: RequestControl): { size: number; coo
   try {
     parsed = new ldapjsControls.PagedResultsControl({ criticality: control.critical, value: control.value }).value;
   } catch (err) {
-    throw new ControlValueError(`malformed paged results control: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ControlValueError('malformed paged results control value', { cause: err });
   }
   if (!Number.isInteger(parsed.size) || parsed.size < 0) throw new ControlValueError('paged results size out of range');
   // The cookie is one we handed out: a string from the directory, sent as its UTF-8 octets.
