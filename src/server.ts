@@ -153,6 +153,11 @@ export interface StartOptions {
   logger?: Logger;
   /** Produces the /metrics text instead of this process's registry (the cluster primary sums its workers'). */
   scrape?: (own: Metrics) => Promise<string>;
+  /**
+   * Listeners other processes own (the cluster's LDAP workers): /readyz says ready only when this also
+   * does, so "ready" means every listener of the service answers, not only this process's.
+   */
+  othersReady?: () => boolean;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -267,7 +272,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         port: config.metrics.listen.port,
         registry: metrics.registry,
         scrape: () => (options.scrape ? options.scrape(metrics) : metrics.scrape()),
-        ready: () => ready,
+        ready: () => ready && (options.othersReady?.() ?? true),
         onError: (err) => logger.error({ err }, 'metrics scrape failed'),
       })
     : null;
