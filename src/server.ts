@@ -63,6 +63,7 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
     allowAnonymous: config.ldap.allowAnonymous,
     passwordScheme: config.auth.passwordScheme,
     rehashOnBind: config.auth.rehashOnBind,
+    schemaChecks: config.schema.checks,
     throttle: new BindThrottle({
       windowSeconds: config.auth.throttle.window,
       maxFailuresPerDn: config.auth.throttle.perDn,

@@ -481,6 +481,13 @@ export const OPTIONS = {
     accessSample: option(types.number(0, 1), 1, 'fraction of operations the access log records (0 to 1)'),
   },
   indexes: option(types.attributeList(), DEFAULT_INDEXES, 'attributes indexed for equality, presence and substring search'),
+  schema: {
+    checks: option(
+      types.oneOf(['strict', 'legacy', 'off'] as const),
+      'strict',
+      'object class checks on LDAP writes: strict (admins may skip them per write with the Relax Rules control, ldapmodify -e relax), legacy (entries loaded with import --relaxed stay editable without being made to pass; new and conforming entries are checked), off (like slapd schemacheck off)',
+    ),
+  },
   acl: {
     file: option(types.optionalString('a file path'), null, 'access rules file; unset = the built-in ISPMan rules'),
   },

@@ -44,6 +44,14 @@ export interface DirectoryOptions {
   /** Optional root identity (like slapd's rootdn/rootpw): bypasses ACLs. */
   rootDN?: string;
   rootPassword?: string;
+  /**
+   * Schema checks on writes: 'strict' checks every written entry (the Relax Rules control lets an admin
+   * skip them); 'legacy' also lets any writer change an entry that already failed them (loaded with
+   * `import --relaxed`) without making it pass, while new and conforming entries stay checked; 'off'
+   * checks no object class rules at all (OpenLDAP 2.3's `schemacheck off`). Attributes must be defined
+   * in every mode.
+   */
+  schemaChecks?: 'strict' | 'legacy' | 'off';
   /** Bytes (estimated) the compiled-filter cache may hold; default 16 MiB. */
   filterCacheBytes?: number;
   logger?: { warn(o: object, m?: string): void; info(o: object, m?: string): void; debug(o: object, m?: string): void };
@@ -82,6 +90,8 @@ interface PreparedAdd {
 /** A modify that passed the checks needing no transaction, ready to apply. */
 interface PreparedModify {
   dnNorm: string;
+  /** Relax Rules (admins only): the object class rules are not applied. */
+  relax: boolean;
   changes: Array<Modification & { at: AttributeType; name: string }>;
 }
 
@@ -182,6 +192,21 @@ export class DirectoryService extends EventEmitter implements Directory {
   private isPrivileged(ctx: OperationContext): boolean {
     const r = this.requester(ctx);
     return r.system || r.dnNorm === this.rootNorm || this.acl.isAdmin(r);
+  }
+
+  /** The Relax Rules control is for administrators (slapd asks for `manage` access): anyone else is refused. */
+  private mayRelax(ctx: OperationContext): boolean {
+    if (!ctx.relax) return false;
+    if (!this.isPrivileged(ctx)) throw DirectoryError.of('insufficientAccessRights', 'the Relax Rules control is for administrators');
+    return true;
+  }
+
+  /** Object class rules for an entry about to be written (see DirectoryOptions.schemaChecks); `before` for changes. */
+  private checkWrittenEntry(attrs: AttributeMap, relax: boolean, before?: AttributeMap): void {
+    const mode = this.options.schemaChecks ?? 'strict';
+    if (relax || mode === 'off') return;
+    if (mode === 'legacy' && before && !conforms(this.schema, before, this.names)) return;
+    checkEntry(this.schema, attrs, this.names);
   }
 
   /** Resolves a DN to its stored entry or throws noSuchObject with the deepest existing ancestor as matchedDN. */
@@ -527,14 +552,15 @@ export class DirectoryService extends EventEmitter implements Directory {
    * Checks and completes a new entry (DN rules, canonical names, RDN values, schema, operational
    * attributes) without storing it: the shared first half of add and of import.
    */
-  prepareEntry(dn: string, input: Record<string, string[]>, ctx: OperationContext, opts: { relaxed?: boolean; keepOperational?: boolean } = {}): { dn: string; dnNorm: string; parentDnNorm: string | null; attrs: AttributeMap } {
+  prepareEntry(dn: string, input: Record<string, string[]>, ctx: OperationContext, opts: { relaxed?: boolean; keepOperational?: boolean; skipSchemaCheck?: boolean } = {}): { dn: string; dnNorm: string; parentDnNorm: string | null; attrs: AttributeMap } {
     const rdns = parseDN(dn);
     if (rdns.length === 0) throw DirectoryError.of('entryAlreadyExists', 'root DSE already exists');
     const dnNorm = this.dn.normalizeRDNs(rdns);
     if (!opts.keepOperational) this.rejectNoUserMod(input);
     const attrs = this.canonicalAttrs(input, !!opts.relaxed);
     this.addRdnValues(rdns[0], attrs, !!opts.relaxed);
-    if (!opts.relaxed) checkEntry(this.schema, attrs, this.names);
+    // relaxed (import --relaxed, like slapadd -s) also accepts undefined attributes; skipSchemaCheck only the class rules
+    if (!opts.relaxed && !opts.skipSchemaCheck) checkEntry(this.schema, attrs, this.names);
     this.operationalOnCreate(attrs, ctx, !!opts.keepOperational);
     const parentDnNorm = parentOfNormalized(dnNorm);
     return { dn: formatDN(rdns), dnNorm, parentDnNorm: parentDnNorm === '' ? null : parentDnNorm, attrs };
@@ -553,7 +579,8 @@ export class DirectoryService extends EventEmitter implements Directory {
   /** The checks of an add that need no transaction (DN, schema, ACL), and the password hashing. */
   private async prepareAdd(dn: string, input: Record<string, string[]>, ctx: OperationContext): Promise<PreparedAdd> {
     this.mustHold(this.dn.normalize(dn));
-    const prepared = this.prepareEntry(dn, input, ctx);
+    const relax = this.mayRelax(ctx);
+    const prepared = this.prepareEntry(dn, input, ctx, { skipSchemaCheck: relax || this.options.schemaChecks === 'off' });
     const { dnNorm, attrs } = prepared;
     for (const name of Object.keys(attrs)) {
       const at = keyOfStoredName(this.schema, name);
@@ -625,6 +652,7 @@ export class DirectoryService extends EventEmitter implements Directory {
     const dnNorm = this.dn.normalize(dn);
     this.mustHold(dnNorm);
     this.rejectNoUserMod(changes);
+    const relax = this.mayRelax(ctx);
     // Hash clear-text passwords before entering the (synchronous) transaction.
     const prepared: PreparedModify['changes'] = [];
     for (const m of changes) {
@@ -636,7 +664,7 @@ export class DirectoryService extends EventEmitter implements Directory {
       if (!this.can(ctx, dnNorm, at, 'write')) throw DirectoryError.of('insufficientAccessRights', `no write access to ${at.name}`);
       prepared.push({ ...m, values, at, name });
     }
-    return { dnNorm, changes: prepared };
+    return { dnNorm, changes: prepared, relax: this.mayRelax(ctx) };
   }
 
   private applyModify(tx: WriteTransaction, p: PreparedModify, ctx: OperationContext, changes: WriteChange[]): void {
@@ -655,14 +683,14 @@ export class DirectoryService extends EventEmitter implements Directory {
         throw DirectoryError.of('notAllowedOnRDN', `value of naming attribute '${at.name}' is not present in entry`);
       }
     }
-    checkEntry(this.schema, attrs, this.names);
-    // An entry keeps its structural class for life (slapd: objectClassModsProhibited); auxiliary classes
-    // and superclasses of the structural one may come and go.
+    this.checkWrittenEntry(attrs, p.relax, before.attrs);
+    // An entry keeps its structural class for life (slapd: objectClassModsProhibited, which Relax Rules
+    // lifts); auxiliary classes and superclasses of the structural one may come and go.
     const stored = before.attrs.structuralObjectClass?.[0];
     // 'top' marks an entry imported without a structural class (import --relaxed): it may gain one.
     const wasStructural = stored && this.schema.objectClass(stored)?.kind === 'STRUCTURAL' ? stored : this.structuralClass(before.attrs);
     const nowStructural = this.structuralClass(attrs);
-    if (wasStructural && nowStructural && wasStructural.toLowerCase() !== nowStructural.toLowerCase()) {
+    if (!p.relax && wasStructural && nowStructural && wasStructural.toLowerCase() !== nowStructural.toLowerCase()) {
       throw DirectoryError.of('objectClassModsProhibited', `structural object class modification from '${wasStructural}' to '${nowStructural}' not allowed`);
     }
     attrs.modifiersName = [ctx.identity.dnNorm === SYSTEM_IDENTITY.dnNorm ? '' : ctx.identity.dn];
@@ -744,6 +772,7 @@ export class DirectoryService extends EventEmitter implements Directory {
     const newNorm = this.dn.normalizeRDNs(newRdns);
     const newParentNorm = this.dn.normalizeRDNs(superiorRdns);
     this.mustHold(dnNorm);
+    const relax = this.mayRelax(ctx);
     // The suffix entry names the whole naming context, and nothing may leave it (slapd: "cannot rename between DSAs").
     if (dnNorm === this.baseNorm) throw DirectoryError.of('affectsMultipleDSAs', 'cannot rename the naming context');
     if (!within(newNorm, this.baseNorm)) throw DirectoryError.of('affectsMultipleDSAs', 'cannot move an entry out of the naming context');
@@ -777,7 +806,7 @@ export class DirectoryService extends EventEmitter implements Directory {
         }
       }
       this.addRdnValues(newRdn[0], attrs, false);
-      checkEntry(this.schema, attrs, this.names);
+      this.checkWrittenEntry(attrs, relax, before.attrs);
       attrs.modifiersName = [ctx.identity.dnNorm === SYSTEM_IDENTITY.dnNorm ? '' : ctx.identity.dn];
       attrs.modifyTimestamp = [generalizedTime()];
       attrs.entryCSN = [csn()];
@@ -813,6 +842,16 @@ export class DirectoryService extends EventEmitter implements Directory {
   /** Whether an entry exists (used by provisioning and DNS). */
   exists(dn: string): boolean {
     return !!this.backend.getByDnNorm(this.dn.normalize(dn));
+  }
+}
+
+/** Whether stored attributes pass the object class rules (false for entries loaded with import --relaxed). */
+function conforms(schema: Schema, attrs: AttributeMap, names: AttributeNames): boolean {
+  try {
+    checkEntry(schema, attrs, names);
+    return true;
+  } catch {
+    return false;
   }
 }
 
