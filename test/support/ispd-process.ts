@@ -31,6 +31,8 @@ export interface IspdHandle {
   metricsPort: number;
   dbFile: string;
   dir: string;
+  /** The server's process ID (the cluster primary when there are workers). */
+  pid: number;
   /** What the server wrote to stdout/stderr so far. */
   output(): string;
   /** SIGTERM, then SIGKILL after a grace period; removes the temp dir. */
@@ -96,6 +98,7 @@ export async function startIspd(options: IspdOptions = {}): Promise<IspdHandle> 
       metricsPort,
       dbFile,
       dir,
+      pid: server.child.pid ?? 0,
       output: server.output,
       stop: async () => {
         await server.stop();
