@@ -77,8 +77,14 @@ export interface WorkerHooks {
 
 /** Worker side: report readiness and commits to the primary, answer metric requests, obey reload/shutdown. */
 export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
+  // The primary can die between the connected check and the write (the channel then fails with EPIPE): with
+  // a callback the failure is ours to handle instead of an 'error' event that would end this process. The
+  // 'disconnect' that follows drains and stops this worker.
   const send = (m: Message) => {
-    if (process.connected) process.send!(m);
+    if (!process.connected) return;
+    process.send!(m, undefined, {}, (err) => {
+      if (err) server.logger.debug({ kind: m.type, err: err.message }, 'cluster: the primary is gone; message not sent');
+    });
   };
   const directory = server.store.directory;
   directory.on('committed', (change: unknown) => send({ type: 'ispd:committed', change }));
@@ -127,8 +133,13 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
       void hooks.stop('primary');
     }
   });
-  // The primary is gone (crashed or killed): nothing would route connections to us any more.
-  process.on('disconnect', () => void hooks.stop('primary gone'));
+  // The primary is gone (crashed or killed): nothing would route connections to us any more. Writes waiting
+  // for the DNS barrier are answered (they committed, and this process's copy has them) as the drain begins.
+  process.on('disconnect', () => {
+    server.logger.warn({}, 'cluster: the primary process is gone; draining and exiting');
+    barrier?.releaseAll();
+    void hooks.stop('primary gone');
+  });
   send({ type: 'ispd:ready', ldap: server.ldapAddress(), ldaps: server.ldapsAddress() });
 }
 
@@ -136,7 +147,7 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
  * Worker side of the write → DNS barrier: each directory write that moved this worker's DNS copy (so it
  * touched zone data) resolves only once the primary reports every process's copy current.
  */
-function holdWritesForDns(directory: RunningServer['store']['directory'], replica: DnsReplica, send: (m: Message) => void): { done(id: number): void } {
+function holdWritesForDns(directory: RunningServer['store']['directory'], replica: DnsReplica, send: (m: Message) => void): { done(id: number): void; releaseAll(): void } {
   let nextId = 1;
   const waiting = new Map<number, () => void>();
   const wait = () =>
@@ -162,7 +173,7 @@ function holdWritesForDns(directory: RunningServer['store']['directory'], replic
       return result;
     };
   }
-  return { done: (id) => waiting.get(id)?.() };
+  return { done: (id) => waiting.get(id)?.(), releaseAll: () => [...waiting.values()].forEach((finish) => finish()) };
 }
 
 export interface Workers {
@@ -172,6 +183,8 @@ export interface Workers {
   /** Prometheus text of the primary's and all workers' metrics together. */
   scrape(): Promise<string>;
   reload(): void;
+  /** Whether LDAP answers: at least one worker listens and the service is not stopping (all did at start). */
+  ready(): boolean;
   /** Asks every worker to drain and waits for them to exit (then kills stragglers). */
   stop(graceMs?: number): Promise<void>;
 }
@@ -189,7 +202,23 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
   let ldap: Workers['ldap'] = null;
   let ldaps: Workers['ldaps'] = null;
 
+  /** Workers that reported their listeners up and are still connected. */
+  const listening = new Set<Worker>();
   const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
+  /**
+   * Every message to a worker goes through here. A worker killed a moment ago still looks connected until
+   * its 'disconnect' is processed, and writing to its channel fails with EPIPE: given a callback, node
+   * reports that to us instead of raising an 'error' event that would end the primary (and with it LDAP and
+   * DNS). The worker's exit, which follows, replaces it.
+   */
+  const sendTo = (worker: Worker, m: Message, handle?: UdpSocket, sent?: () => void): void => {
+    const failed = (err: Error) => {
+      primary.metrics.clusterSendFailures.inc({ kind: m.type.replace(/^ispd:/, '') });
+      log.warn({ pid: worker.process.pid, kind: m.type, err: err.message }, 'cluster: message to a worker not sent (it is gone)');
+    };
+    if (!worker.isConnected()) return failed(new Error('channel closed'));
+    worker.send(m, handle, (err: Error | null) => (err ? failed(err) : sent?.()));
+  };
 
   const dnsSocket = primary.dnsSocketForWorkers();
   /**
@@ -215,7 +244,7 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
   const onMessage = (worker: Worker, m: Message) => {
     if (m?.type === 'ispd:committed') {
       directory.emit('committed', m.change);
-      if (dnsSocket) for (const w of live()) if (w !== worker) w.send(m);
+      if (dnsSocket) for (const w of live()) if (w !== worker) sendTo(w, m);
     } else if (m?.type === 'ispd:dns-barrier') {
       // The 'committed' notices before it are already relayed; the other workers answer after applying them.
       const key = nextBarrier++;
@@ -225,15 +254,15 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
         clearTimeout(timer);
         barriers.delete(key);
         // Our own copy re-reads in the microtask the committed notice queued: before any query is read.
-        if (worker.isConnected()) worker.send({ type: 'ispd:dns-barrier-done', id: m.id } satisfies Message);
+        if (worker.isConnected()) sendTo(worker, { type: 'ispd:dns-barrier-done', id: m.id });
       };
       barriers.set(key, { waitingFor: others, finish });
       if (others.size === 0) return finish();
-      for (const w of others) w.send({ type: 'ispd:dns-barrier', id: key } satisfies Message);
+      for (const w of others) sendTo(w, { type: 'ispd:dns-barrier', id: key });
     } else if (m?.type === 'ispd:dns-barrier-done') {
       confirm(m.id, worker);
     } else if (m?.type === 'ispd:bind-result') {
-      for (const w of live()) if (w !== worker) w.send(m);
+      for (const w of live()) if (w !== worker) sendTo(w, m);
     } else if (m?.type === 'ispd:metrics') {
       const p = pendingMetrics.get(m.id);
       if (!p) return;
@@ -254,21 +283,34 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
         worker.off('message', onReady);
         ldap ??= m.ldap;
         ldaps ??= m.ldaps;
+        listening.add(worker);
         // Its zones are loaded: from now on it answers DNS on our UDP socket too.
-        if (dnsSocket) worker.send({ type: 'ispd:dns-udp' } satisfies Message, dnsSocket, () => countUdpReader(worker, true));
+        if (dnsSocket) sendTo(worker, { type: 'ispd:dns-udp' }, dnsSocket, () => countUdpReader(worker, true));
         resolve();
       };
       worker.on('message', onReady);
+      // Backstop: an IPC failure not reported through a send callback must not become an unhandled 'error'.
+      worker.on('error', (err: Error) => log.warn({ pid: worker.process.pid, err: err.message }, 'cluster: worker channel error'));
       worker.once('exit', (code, signal) => {
         worker.off('message', onReady);
         reject(new Error(`LDAP worker exited before it was ready (code ${code}, signal ${signal})`));
       });
     });
 
+  // A barrier never waits on a worker that cannot answer: it counts as confirmed as soon as its channel closes.
+  const gone = (worker: Worker) => {
+    for (const key of [...barriers.keys()]) confirm(key, worker);
+  };
+  cluster.on('disconnect', (worker) => {
+    listening.delete(worker);
+    gone(worker);
+  });
   cluster.on('exit', (worker, code, signal) => {
     countUdpReader(worker, false);
-    for (const key of [...barriers.keys()]) confirm(key, worker);
+    listening.delete(worker);
+    gone(worker);
     if (stopping) return;
+    primary.metrics.clusterWorkerDeaths.inc({ reason: signal ?? 'exit' });
     log.error({ pid: worker.process.pid, code, signal }, 'LDAP worker died; starting another');
     setTimeout(() => {
       if (!stopping) fork().catch((err) => log.error({ err: (err as Error).message }, 'could not replace an LDAP worker'));
@@ -301,12 +343,13 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
             resolve(v);
           },
         });
-        for (const w of workers) w.send({ type: 'ispd:metrics-request', id } satisfies Message);
+        for (const w of workers) sendTo(w, { type: 'ispd:metrics-request', id });
       });
       return AggregatorRegistry.aggregate([own, ...fromWorkers]).metrics();
     },
+    ready: () => !stopping && listening.size > 0,
     reload() {
-      for (const w of live()) w.send({ type: 'ispd:reload' } satisfies Message);
+      for (const w of live()) sendTo(w, { type: 'ispd:reload' });
     },
     async stop(graceMs = 10_000) {
       stopping = true;
@@ -321,7 +364,7 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
                 clearTimeout(kill);
                 resolve();
               });
-              if (w.isConnected()) w.send({ type: 'ispd:shutdown' } satisfies Message);
+              if (w.isConnected()) sendTo(w, { type: 'ispd:shutdown' });
               else w.process.kill('SIGTERM');
             }),
         ),
