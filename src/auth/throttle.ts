@@ -24,6 +24,13 @@ export interface BindThrottleOptions {
   now?: () => number;
 }
 
+/** One bind outcome as the throttle records it (shared between processes). */
+export interface BindOutcome {
+  ok: boolean;
+  dn: string;
+  address: string;
+}
+
 export interface ThrottleVerdict {
   refused: boolean;
   /** Which counter refused the attempt (the DN's is reported when both do). */
@@ -89,6 +96,7 @@ export class BindThrottle {
   private readonly byDn: FailureTable;
   private readonly byAddress: FailureTable;
   private readonly now: () => number;
+  private readonly listeners: Array<(outcome: BindOutcome) => void> = [];
   private readonly ipv6PrefixLength: number;
 
   constructor(options: BindThrottleOptions) {
@@ -121,14 +129,45 @@ export class BindThrottle {
 
   /** Counts a bind whose password was checked and found wrong (or whose DN does not exist). */
   recordFailure(dn: string, address: string): void {
+    this.countFailure(dn, address);
+    for (const l of this.listeners) l({ ok: false, dn, address });
+  }
+
+  /** A successful bind clears its DN's failures; the address keeps its count (one host guessing many
+   *  accounts must not be forgiven by one right guess). */
+  recordSuccess(dn: string, address = ''): void {
+    // Most binds succeed with nothing on record: only a success that clears failures is worth telling.
+    const clears = this.listeners.length > 0 && this.byDn.has(dn);
+    this.clearFailures(dn);
+    if (clears) for (const l of this.listeners) l({ ok: true, dn, address });
+  }
+
+  /**
+   * Tells `listener` of every failure recorded here and every success that cleared failures (the cluster
+   * passes them to the other processes, so a client spreading its guesses over them meets the same limits).
+   * Returns the unsubscribe function.
+   */
+  onRecorded(listener: (outcome: BindOutcome) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Applies an outcome another process recorded (not told to the listeners again). */
+  applyPeerOutcome(outcome: BindOutcome): void {
+    if (outcome.ok) this.clearFailures(outcome.dn);
+    else this.countFailure(outcome.dn, outcome.address);
+  }
+
+  private countFailure(dn: string, address: string): void {
     const now = this.now();
     this.byDn.record(dn, now);
     this.byAddress.record(addressKey(address, this.ipv6PrefixLength), now);
   }
 
-  /** A successful bind clears its DN's failures; the address keeps its count (one host guessing many
-   *  accounts must not be forgiven by one right guess). */
-  recordSuccess(dn: string, _address?: string): void {
+  private clearFailures(dn: string): void {
     this.byDn.clear(dn);
     this.byDn.expire(this.now());
   }
