@@ -141,6 +141,11 @@ export interface Capabilities {
   readonly explain?: (query: CandidateQuery) => string[];
   /** Frees what reads cached (after a one-off full read, such as the DNS server's at start). */
   readonly releaseMemory?: () => void;
+  /**
+   * Calls `onCommit` soon after another process (or host) commits, so a reader need not wait for its next
+   * poll of the change log; the changes themselves are still read from the log. Returns the stop function.
+   */
+  readonly watchCommits?: (onCommit: () => void) => () => void;
 }
 
 export interface Backend {

@@ -61,11 +61,14 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
     allowAnonymous: config.ldap.allowAnonymous,
     passwordScheme: config.auth.passwordScheme,
     rehashOnBind: config.auth.rehashOnBind,
+    schemaChecks: config.schema.checks,
     throttle: new BindThrottle({
       windowSeconds: config.auth.throttle.window,
       maxFailuresPerDn: config.auth.throttle.perDn,
       maxFailuresPerAddress: config.auth.throttle.perAddress,
+      maxDelayMs: config.auth.throttle.maxDelaySeconds * 1000,
     }),
+    failedBindDelayMs: config.auth.failedBindDelayMs,
     logger,
   });
   directory.acl.replaceRules(aclRules(config, directory));
@@ -111,8 +114,11 @@ export interface RunningServer {
   dnsAddress(): { host: string; port: number } | null;
   /** The DNS UDP socket this process bound, when worker processes are to answer on it too (dns.workers). */
   dnsSocketForWorkers(): Socket | null;
-  /** Loads the zones for answering DNS over UDP on a socket another process bound (a cluster worker; src/cluster.ts). */
-  startDnsReplica(): DnsReplica;
+  /**
+   * Loads the zones for answering DNS over UDP on a socket another process bound (a cluster worker;
+   * src/cluster.ts). `udpReaders`: the processes sharing that socket (each applies its share of the RRL rates).
+   */
+  startDnsReplica(udpReaders?: number): DnsReplica;
   metricsAddress(): { host: string; port: number } | null;
   /**
    * Applies a re-read configuration (SIGHUP): ACLs, TLS certificates, log level and access log. Every
@@ -146,6 +152,11 @@ export interface StartOptions {
   logger?: Logger;
   /** Produces the /metrics text instead of this process's registry (the cluster primary sums its workers'). */
   scrape?: (own: Metrics) => Promise<string>;
+  /**
+   * Listeners other processes own (the cluster's LDAP workers): /readyz says ready only when this also
+   * does, so "ready" means every listener of the service answers, not only this process's.
+   */
+  othersReady?: () => boolean;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -183,6 +194,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         tls: tlsMaterial,
         limits: {
           maxPduBytes: config.ldap.maxPduBytes,
+          maxPduBytesAnonymous: Math.min(config.ldap.maxPduBytesAnonymous, config.ldap.maxPduBytes),
           idleTimeoutSeconds: config.ldap.idleTimeoutSeconds,
           maxConnections: config.ldap.maxConnections,
           maxConnectionsPerAddress: config.ldap.maxConnectionsPerAddress,
@@ -227,6 +239,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       allowTransfer: [...config.dns.allowTransfer],
       serialFormat: config.dns.serialFormat,
       udpPayload: config.dns.udpPayload,
+      rrl: { ...config.dns.rrl, exempt: [...config.dns.rrl.exempt] },
       logger: logger.child({ subsystem: 'dns' }),
       metrics,
       observer: {
@@ -243,11 +256,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         ...dnsShared(),
         listen: config.dns.listen,
         notify: config.dns.notify.map((n) => ({ host: n.host, port: n.port })),
+        notifyMode: config.dns.notifyMode,
         notifyRetry: config.dns.notifyRetry,
         tcpIdleSeconds: config.dns.tcpIdleSeconds,
+        tcpMessageSeconds: config.dns.tcpMessageSeconds,
+        maxTcpConnections: config.dns.tcpMaxConnections,
+        maxTcpConnectionsPerAddress: config.dns.tcpMaxConnectionsPerAddress,
       })
     : null;
   let dnsReplica: DnsReplica | null = null;
+  // Another process's commit (ispd domain add, user add …) is served at once: the DNS server re-reads the
+  // change log on 'committed', and a cluster primary passes such notices on to its workers.
+  const stopWatching = (dns && backend.capabilities.watchCommits?.(() => directory.emit('committed', { kind: 'external' }))) || (() => undefined);
 
   const metricsServer = config.metrics.listen
     ? await startMetricsServer({
@@ -255,7 +275,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         port: config.metrics.listen.port,
         registry: metrics.registry,
         scrape: () => (options.scrape ? options.scrape(metrics) : metrics.scrape()),
-        ready: () => ready,
+        ready: () => ready && (options.othersReady?.() ?? true),
         onError: (err) => logger.error({ err }, 'metrics scrape failed'),
       })
     : null;
@@ -270,8 +290,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ldapsAddress: () => (ldap ? ldap.ldapsAddress() ?? null : null),
     dnsAddress: () => (dns ? dns.address() : null),
     dnsSocketForWorkers: () => (dns && config.dns.workers ? dns.udpSocket() : null),
-    startDnsReplica() {
-      dnsReplica ??= dnsModule().startDnsReplica(dnsShared());
+    startDnsReplica(udpReaders = 1) {
+      const shared = dnsShared();
+      dnsReplica ??= dnsModule().startDnsReplica({ ...shared, rrl: { ...shared.rrl, processes: udpReaders } });
       return dnsReplica;
     },
     metricsAddress: () => (metricsServer ? metricsServer.address() : null),
@@ -300,6 +321,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close() {
       closing ??= (async () => {
         ready = false; // /readyz says 503 while draining
+        stopWatching();
         await Promise.allSettled([ldap?.close(), dns?.close(), dnsReplica?.close()]);
         await metricsServer?.close();
         logger.flush?.();

@@ -31,6 +31,7 @@ import type {
 import { EntryCache } from './entry-cache';
 import { FreshIndexBuilder, mapIterable, rowPlaceholders } from './bulk';
 import { PATH_SEP, PATH_SEP_NEXT, pathOfDnNorm, rebaseDn } from './path';
+import { watchCommits } from './watch';
 
 export interface SqliteBackendOptions {
   /**
@@ -137,6 +138,7 @@ export class SqliteBackend implements Backend {
     },
     explain: (query) => this.explainSearch(query),
     releaseMemory: () => this.releaseMemory(),
+    watchCommits: (onCommit) => watchCommits(this.file, onCommit),
   };
   private readonly db: Database.Database;
   private readonly indexed: Set<string> | null;
@@ -197,7 +199,8 @@ export class SqliteBackend implements Backend {
     dataVersion: Database.Statement;
   };
 
-  constructor(path: string, options: SqliteBackendOptions = {}) {
+  constructor(private readonly file: string, options: SqliteBackendOptions = {}) {
+    const path = file;
     // timeout: another process holding the write lock (a CLI command, an import) is waited for, 5 s by default.
     this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
     this.indexed = options.indexedAttributes ? new Set(options.indexedAttributes.map((a) => a.toLowerCase())) : null;

@@ -221,7 +221,10 @@ export function parseQuery(buf: Buffer, decodeName = true): ParsedQuery {
   const fail = (rcode: number, questionEnd = 0, edns: EdnsInfo | null = null): ParsedQuery => ({
     kind: 'error', id, opcode, rd, rcode, questionEnd, edns,
   });
-  if (opcode !== Opcode.QUERY && opcode !== Opcode.NOTIFY) return fail(4 /* NOTIMP */);
+  // RD (like AA, RA, AD, CD) is defined for QUERY only: a NOTIMP answer to another opcode leaves it clear
+  // (RFC 1035 §4.1.1 "copied into the response" is read by BIND and NSD as for QUERY; ISC's genreport
+  // `opcodeflg` test fails an answer that keeps it).
+  if (opcode !== Opcode.QUERY && opcode !== Opcode.NOTIFY) return { kind: 'error', id, opcode, rd: false, rcode: 4 /* NOTIMP */, questionEnd: 0, edns: null };
   if (qdcount !== 1) return fail(1);
   // A record needs at least 11 octets: refuse impossible counts before walking them.
   if ((ancount + nscount + arcount) * 11 > buf.length) return fail(1);

@@ -32,6 +32,7 @@ export async function handleSearch(server: ServerContext, conn: Connection, requ
       searchRequest.paged = decodePagedRequest(pagedControl);
     } catch (err) {
       if (!(err instanceof ControlValueError)) throw err;
+      server.logger.debug({ conn: conn.id, messageId: request.messageId, err: err.cause instanceof Error ? err.cause.message : err.cause }, 'ldap: bad paged results control');
       return finish(conn, request, { code: ResultCode.protocolError, message: err.message }, signal);
     }
   }
