@@ -69,6 +69,8 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
       maxDelayMs: config.auth.throttle.maxDelaySeconds * 1000,
     }),
     failedBindDelayMs: config.auth.failedBindDelayMs,
+    uncheckedAnonymous: config.ldap.unindexed.uncheckedAnonymous,
+    uncheckedUsers: config.ldap.unindexed.uncheckedUsers,
     logger,
   });
   directory.acl.replaceRules(aclRules(config, directory));
@@ -193,6 +195,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           idleTimeoutSeconds: config.ldap.idleTimeoutSeconds,
           maxConnections: config.ldap.maxConnections,
           maxConnectionsPerAddress: config.ldap.maxConnectionsPerAddress,
+          unindexedPerIdentity: config.ldap.unindexed.perIdentity,
+          scanSliceMs: config.ldap.unindexed.sliceMs,
         },
         requireTlsForBind: config.ldap.requireTlsForBind,
         allowAnonymous: config.ldap.allowAnonymous,
