@@ -35,7 +35,7 @@ const DNS_WORKER_ENV = 'ISPD_CLUSTER_DNS';
 const BARRIER_WAIT_MS = 1000;
 const BARRIER_GIVE_UP_MS = 2000;
 /** The directory operations that commit writes (a barrier follows each one that changed DNS data). */
-const WRITE_OPERATIONS = ['add', 'modify', 'delete', 'modifyDN'] as const;
+const WRITE_OPERATIONS = ['add', 'modify', 'delete', 'modifyDN', 'writeBatch'] as const;
 
 type Message =
   | { type: 'ispd:ready'; ldap: { host: string; port: number } | null; ldaps: { host: string; port: number } | null }
@@ -183,6 +183,8 @@ export interface Workers {
   /** Prometheus text of the primary's and all workers' metrics together. */
   scrape(): Promise<string>;
   reload(): void;
+  /** Whether LDAP answers: at least one worker listens and the service is not stopping (all did at start). */
+  ready(): boolean;
   /** Asks every worker to drain and waits for them to exit (then kills stragglers). */
   stop(graceMs?: number): Promise<void>;
 }
@@ -200,6 +202,8 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
   let ldap: Workers['ldap'] = null;
   let ldaps: Workers['ldaps'] = null;
 
+  /** Workers that reported their listeners up and are still connected. */
+  const listening = new Set<Worker>();
   const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
   /**
    * Every message to a worker goes through here. A worker killed a moment ago still looks connected until
@@ -270,6 +274,10 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
     }
   };
   cluster.on('message', onMessage);
+  // Commits by other processes (the primary watches the store for them): every worker's DNS copy re-reads too.
+  directory.on('committed', (change: { kind?: string } | undefined) => {
+    if (change?.kind === 'external' && dnsSocket) for (const w of live()) w.send({ type: 'ispd:committed', change } satisfies Message);
+  });
 
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -279,6 +287,7 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
         worker.off('message', onReady);
         ldap ??= m.ldap;
         ldaps ??= m.ldaps;
+        listening.add(worker);
         // Its zones are loaded: from now on it answers DNS on our UDP socket too.
         if (dnsSocket) sendTo(worker, { type: 'ispd:dns-udp' }, dnsSocket, () => countUdpReader(worker, true));
         resolve();
@@ -296,9 +305,13 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
   const gone = (worker: Worker) => {
     for (const key of [...barriers.keys()]) confirm(key, worker);
   };
-  cluster.on('disconnect', gone);
+  cluster.on('disconnect', (worker) => {
+    listening.delete(worker);
+    gone(worker);
+  });
   cluster.on('exit', (worker, code, signal) => {
     countUdpReader(worker, false);
+    listening.delete(worker);
     gone(worker);
     if (stopping) return;
     primary.metrics.clusterWorkerDeaths.inc({ reason: signal ?? 'exit' });
@@ -338,6 +351,7 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
       });
       return AggregatorRegistry.aggregate([own, ...fromWorkers]).metrics();
     },
+    ready: () => !stopping && listening.size > 0,
     reload() {
       for (const w of live()) sendTo(w, { type: 'ispd:reload' });
     },

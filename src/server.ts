@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { openSqliteBackend } from '../backends/sqlite';
+import { watchCommits } from '../backends/sqlite/watch';
 import type { Backend } from '../backends/types';
 import { AccessControl, defaultRules } from './acl';
 import { loadAclFile } from './acl/file';
@@ -62,6 +63,7 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
     allowAnonymous: config.ldap.allowAnonymous,
     passwordScheme: config.auth.passwordScheme,
     rehashOnBind: config.auth.rehashOnBind,
+    schemaChecks: config.schema.checks,
     throttle: new BindThrottle({
       windowSeconds: config.auth.throttle.window,
       maxFailuresPerDn: config.auth.throttle.perDn,
@@ -154,6 +156,11 @@ export interface StartOptions {
   logger?: Logger;
   /** Produces the /metrics text instead of this process's registry (the cluster primary sums its workers'). */
   scrape?: (own: Metrics) => Promise<string>;
+  /**
+   * Listeners other processes own (the cluster's LDAP workers): /readyz says ready only when this also
+   * does, so "ready" means every listener of the service answers, not only this process's.
+   */
+  othersReady?: () => boolean;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -255,6 +262,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         ...dnsShared(),
         listen: config.dns.listen,
         notify: config.dns.notify.map((n) => ({ host: n.host, port: n.port })),
+        notifyMode: config.dns.notifyMode,
         notifyRetry: config.dns.notifyRetry,
         tcpIdleSeconds: config.dns.tcpIdleSeconds,
         tcpMessageSeconds: config.dns.tcpMessageSeconds,
@@ -263,6 +271,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       })
     : null;
   let dnsReplica: DnsReplica | null = null;
+  // Another process's commit (ispd domain add, user add …) is served at once: the DNS server re-reads the
+  // change log on 'committed', and a cluster primary passes such notices on to its workers.
+  const stopWatching = dns ? watchCommits(config.db, () => directory.emit('committed', { kind: 'external' })) : () => undefined;
 
   const metricsServer = config.metrics.listen
     ? await startMetricsServer({
@@ -270,7 +281,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         port: config.metrics.listen.port,
         registry: metrics.registry,
         scrape: () => (options.scrape ? options.scrape(metrics) : metrics.scrape()),
-        ready: () => ready,
+        ready: () => ready && (options.othersReady?.() ?? true),
         onError: (err) => logger.error({ err }, 'metrics scrape failed'),
       })
     : null;
@@ -316,6 +327,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close() {
       closing ??= (async () => {
         ready = false; // /readyz says 503 while draining
+        stopWatching();
         await Promise.allSettled([ldap?.close(), dns?.close(), dnsReplica?.close()]);
         await metricsServer?.close();
         logger.flush?.();

@@ -41,6 +41,11 @@ export interface OperationContext {
   secure: boolean;
   /** Abandon / disconnect signal: searches stop yielding when it is aborted. */
   signal?: AbortSignal;
+  /**
+   * The client asked for the Relax Rules control (OpenLDAP's `ldapmodify -e relax`): an administrator's
+   * write skips the schema checks, so data loaded with `import --relaxed` can still be edited.
+   */
+  relax?: boolean;
 }
 
 export interface SearchRequest {
@@ -84,6 +89,13 @@ export interface Modification {
   attribute: string;
   values: string[];
 }
+
+/** One write of DirectoryService.writeBatch: several of these commit together or not at all. */
+export type BatchWrite =
+  /** ifMissing: an entry already at the DN is left as it is (shared branches such as ou=DNS's dc=com). */
+  | { op: 'add'; dn: string; attributes: Record<string, string[]>; ifMissing?: boolean }
+  | { op: 'modify'; dn: string; changes: Modification[] }
+  | { op: 'delete'; dn: string };
 
 export interface Directory {
   search(req: SearchRequest, ctx: OperationContext): SearchOutcome;
