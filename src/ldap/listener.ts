@@ -34,7 +34,11 @@ class Listener implements ServerContext, LdapServer {
     this.logger = options.logger;
     this.observer = options.observer ? guardObserver(options.observer, options.logger) : undefined;
     if (options.tls) this.context = tls.createSecureContext(tlsOptions(options.tls));
-    this.scans = new ScanScheduler({ perIdentity: options.limits.unindexedPerIdentity ?? 2, sliceMs: options.limits.scanSliceMs ?? 2 });
+    this.scans = new ScanScheduler({
+      perIdentity: options.limits.unindexedPerIdentity ?? 2,
+      sliceMs: options.limits.scanSliceMs ?? 2,
+      onBusy: (busy) => this.observer?.onScanning?.(busy),
+    });
     this.rootDse = new RootDse({
       namingContexts: options.rootDse.namingContexts,
       vendorName: options.rootDse.vendorName,
@@ -179,7 +183,7 @@ class Listener implements ServerContext, LdapServer {
  */
 function guardObserver(observer: LdapObserver, logger: LdapLogger): LdapObserver {
   const guarded: LdapObserver = {};
-  const hooks: Array<keyof LdapObserver> = ['onConnectionOpen', 'onConnectionClose', 'onConnectionRefused', 'onOperation', 'onProtocolError', 'onBindFailure'];
+  const hooks: Array<keyof LdapObserver> = ['onConnectionOpen', 'onConnectionClose', 'onConnectionRefused', 'onOperation', 'onProtocolError', 'onBindFailure', 'onScanning'];
   for (const name of hooks) {
     const hook = observer[name] as ((...args: unknown[]) => void) | undefined;
     if (typeof hook !== 'function') continue;

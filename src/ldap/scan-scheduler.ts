@@ -17,13 +17,21 @@ export interface ScanSchedulerOptions {
   perIdentity: number;
   /** Milliseconds of scanning per turn. */
   sliceMs: number;
+  /** Told when the process starts running unindexed searches, and when none has run for a moment. */
+  onBusy?(busy: boolean): void;
 }
+
+/** How long after the last scan ends the process counts as idle again (no flapping between searches). */
+const IDLE_AFTER_MS = 200;
 
 export class ScanScheduler {
   private readonly running = new Map<string, number>();
   private readonly lines = new Map<string, Array<() => void>>();
   private readonly turns: Array<() => void> = [];
   private pumping = false;
+  private active = 0;
+  private busy = false;
+  private idleTimer: NodeJS.Timeout | undefined;
   /** Searches waiting for admission or running now (for logs and tests). */
   waitingForAdmission = 0;
 
@@ -62,10 +70,12 @@ export class ScanScheduler {
     } else {
       this.running.set(key, (this.running.get(key) ?? 0) + 1);
     }
+    this.started();
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      this.ended();
       const line = this.lines.get(key);
       const next = line?.shift();
       if (line && line.length === 0) this.lines.delete(key);
@@ -77,6 +87,29 @@ export class ScanScheduler {
         else this.running.set(key, left);
       }
     };
+  }
+
+  private started(): void {
+    this.active++;
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+    if (!this.busy) {
+      this.busy = true;
+      this.options.onBusy?.(true);
+    }
+  }
+
+  private ended(): void {
+    if (--this.active > 0 || !this.busy) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.active > 0) return;
+      this.busy = false;
+      this.options.onBusy?.(false);
+    }, IDLE_AFTER_MS);
+    this.idleTimer.unref();
   }
 
   /** Resolves at this scan's next turn (round robin with every other scan of the process). */

@@ -22,6 +22,8 @@ export interface LdapObserver {
   /** PDU too large, garbage bytes, malformed message, TLS handshake failure. */
   onProtocolError?(reason: string): void;
   onBindFailure?(reason: string): void;
+  /** This process started running unindexed searches (true), or has run none for a moment (false). */
+  onScanning?(busy: boolean): void;
 }
 
 export interface TlsMaterial {
