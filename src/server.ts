@@ -69,6 +69,8 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
       maxDelayMs: config.auth.throttle.maxDelaySeconds * 1000,
     }),
     failedBindDelayMs: config.auth.failedBindDelayMs,
+    uncheckedAnonymous: config.ldap.unindexed.uncheckedAnonymous,
+    uncheckedUsers: config.ldap.unindexed.uncheckedUsers,
     logger,
   });
   directory.acl.replaceRules(aclRules(config, directory));
@@ -119,6 +121,8 @@ export interface RunningServer {
    * src/cluster.ts). `udpReaders`: the processes sharing that socket (each applies its share of the RRL rates).
    */
   startDnsReplica(udpReaders?: number): DnsReplica;
+  /** Calls `listener` when this process's LDAP side starts running unindexed searches (true) and when it stops. */
+  onLdapScanning(listener: (busy: boolean) => void): void;
   metricsAddress(): { host: string; port: number } | null;
   /**
    * Applies a re-read configuration (SIGHUP): ACLs, TLS certificates, log level and access log. Every
@@ -185,6 +189,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     metrics.storeEntries.set(backend.count());
   });
 
+  const scanningListeners: Array<(busy: boolean) => void> = [];
   let tlsMaterial = readTls(config);
   const ldap = config.ldap.listen
     ? await startLdapServer({
@@ -198,6 +203,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           idleTimeoutSeconds: config.ldap.idleTimeoutSeconds,
           maxConnections: config.ldap.maxConnections,
           maxConnectionsPerAddress: config.ldap.maxConnectionsPerAddress,
+          unindexedPerIdentity: config.ldap.unindexed.perIdentity,
+          scanSliceMs: config.ldap.unindexed.sliceMs,
         },
         requireTlsForBind: config.ldap.requireTlsForBind,
         allowAnonymous: config.ldap.allowAnonymous,
@@ -225,6 +232,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           },
           onProtocolError: (reason: string) => metrics.ldapProtocolErrors.inc({ reason }),
           onBindFailure: (reason: string) => metrics.ldapBindFailures.inc({ reason }),
+          onScanning: (busy: boolean) => {
+            for (const listener of scanningListeners) listener(busy);
+          },
         },
       })
     : null;
@@ -290,6 +300,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ldapsAddress: () => (ldap ? ldap.ldapsAddress() ?? null : null),
     dnsAddress: () => (dns ? dns.address() : null),
     dnsSocketForWorkers: () => (dns && config.dns.workers ? dns.udpSocket() : null),
+    onLdapScanning(listener) {
+      scanningListeners.push(listener);
+    },
     startDnsReplica(udpReaders = 1) {
       const shared = dnsShared();
       dnsReplica ??= dnsModule().startDnsReplica({ ...shared, rrl: { ...shared.rrl, processes: udpReaders } });

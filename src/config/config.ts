@@ -424,6 +424,12 @@ export const OPTIONS = {
     maxConnectionsPerAddress: option(types.integer(0, 1_000_000, ', 0 = no limit'), 1024, 'open LDAP connections at most from one client address (0 = no limit)'),
     sizeLimit: option(types.integer(0, 1_000_000_000, ', 0 = no limit'), 500, 'entries returned per search at most unless the client asks for fewer (slapd: sizelimit)'),
     timeLimit: option(types.integer(0, 86400, ', 0 = no limit'), 3600, 'seconds a search may run at most (slapd: timelimit)'),
+    unindexed: {
+      perIdentity: option(types.integer(0, 10_000, ', 0 = no limit'), 2, 'unindexed searches (scope one or sub, no index narrows the filter, e.g. (cn=*a*)) one identity runs at once in each process; anonymous clients count per address, admins are not limited; more wait their turn (0 = no limit; slapd: limits)'),
+      uncheckedAnonymous: option(types.integer(0, 1_000_000_000, ', 0 = no limit'), 0, 'entries an unindexed search by an anonymous client may examine before it ends with adminLimitExceeded (1 refuses them all; 0 = no limit; slapd: limits anonymous size.unchecked)'),
+      uncheckedUsers: option(types.integer(0, 1_000_000_000, ', 0 = no limit'), 0, 'the same for authenticated clients other than admins (slapd: limits users size.unchecked)'),
+      sliceMs: option(types.integer(1, 1000), 2, 'milliseconds an unindexed search works before other clients (lookups, DNS queries) get the process again'),
+    },
     allowAnonymous: option(types.boolean(), true, 'accept anonymous binds and unauthenticated operations (Postfix and nslcd usually bind anonymously)'),
     anonymousRead: option(types.boolean(), false, 'let anonymous clients read entries (never userPassword) without an ACL file saying so; serve --demo turns it on'),
     allowV2Bind: option(types.boolean(), true, 'accept LDAPv2 binds (old Postfix configs say version = 2)'),

@@ -15,7 +15,7 @@ import { Notifier, NotifyMode, NotifyTarget, notifyTargetsFor, parseTarget } fro
 import { initialSerial, SerialFormat } from './serial';
 import { ResponseRateLimiter, truncatedResponse, type RrlOptions } from './rrl';
 import { DnsTcpServer, type TcpCloseReason } from './tcp';
-import { skipAddressLookup } from './udp-handle';
+import { setUdpReading, skipAddressLookup } from './udp-handle';
 import { ZoneSet, type Zone } from './zone';
 
 export interface DnsLogger {
@@ -152,6 +152,11 @@ export interface DnsReplica {
   generation(): number;
   /** Hands the query counts kept since the last call to the metrics registry (index.ts sets it). */
   flushMetrics?(): void;
+  /**
+   * Stops or resumes this process's reads of the shared socket (it still answers what it has read): while its
+   * LDAP side runs scans, the other processes answer the DNS queries (issue 13: DNS never waits behind LDAP).
+   */
+  setReading(reading: boolean): void;
   close(): Promise<void>;
 }
 
@@ -170,6 +175,7 @@ export function startDnsReplica(opts: DnsReplicaOptions): DnsReplica {
   const poll = opts.backend && (opts.pollIntervalMs ?? 1000) > 0 ? setInterval(() => source.sync(), opts.pollIntervalMs ?? 1000) : undefined;
   poll?.unref();
   let socket: dgram.Socket | null = null;
+  let reading = true;
   return {
     engine,
     attach(udp) {
@@ -178,6 +184,12 @@ export function startDnsReplica(opts: DnsReplicaOptions): DnsReplica {
       udp.on('message', udpAnswerer(udp, engine, logger, opts.observer, opts.rrl));
       udp.on('error', (err) => logger.warn({ err: err.message }, 'DNS UDP socket error'));
       skipAddressLookup(udp);
+      if (!reading) setUdpReading(udp, false);
+    },
+    setReading(next) {
+      if (next === reading) return;
+      reading = next;
+      if (socket) setUdpReading(socket, next);
     },
     sync: () => source.sync(),
     generation: () => engine.generation,

@@ -1,4 +1,5 @@
-// Mail really flows (issue 12 part 6): a real Postfix of its own, configured with ISPMan 1.4's LDAP maps
+// Mail really flows (issue 12 part 6): a domain and five users provisioned with `ispd domain add` and
+// `ispd user add` (one per mail store, an alias, a forward), then a real Postfix of its own, configured with ISPMan 1.4's LDAP maps
 // against ispd (relay domains, relay recipients, virtual aliases, transport to the user's mailHost over
 // LMTP), takes messages from swaks on a loopback port and hands each one to the mail store the
 // directory names; smtp-server instances play the stores mail1 … mail5. Unknown recipients are refused
@@ -8,11 +9,10 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import { describeResult, requirePrograms, runClient, type ClientResult } from '../support/clients';
-import { startIspd, type IspdHandle } from '../support/ispd-process';
+import { ISPD_CLI, startIspd, type IspdHandle } from '../support/ispd-process';
 import { startMailStores, type MailStores } from '../support/mail-stores';
 import { POSTFIX_MASTER, startPostfix, type PostfixInstance } from '../support/postfix-instance';
 import { makeTempDir } from '../support/server-process';
-import { ADMIN } from './fixtures';
 
 const POSTFIX_LDAP_PLUGIN = '/usr/lib/postfix/postfix-ldap.so';
 const DOMAIN = 'example.org';
@@ -26,7 +26,7 @@ const USERS = [
   { name: 'eve', store: STORES[4], aliases: [], forwards: [] },
 ];
 
-/** Transcripts of the swaks runs, printed at the end for the closing note. */
+/** Transcripts of the provisioning commands and swaks runs, printed at the end for the closing note. */
 const transcripts: string[] = [];
 
 describe('interop: mail flows through Postfix with ISPMan\'s LDAP maps to the store ispd names (swaks, smtp-server)', function () {
@@ -37,7 +37,7 @@ describe('interop: mail flows through Postfix with ISPMan\'s LDAP maps to the st
   let dir: string | undefined;
 
   before(async function () {
-    requirePrograms(this, 'postfix', POSTFIX_MASTER, POSTFIX_LDAP_PLUGIN, 'swaks', 'ldapadd', 'ldapdelete');
+    requirePrograms(this, 'postfix', 'postmap', POSTFIX_MASTER, POSTFIX_LDAP_PLUGIN, 'swaks', 'dig');
     // Postfix's maps bind anonymously, as with ISPMan's slapd
     ispd = await startIspd({ config: ['--set', 'ldap.anonymousRead=true', '--set', 'ldap.workers=1'] });
     await provision();
@@ -51,39 +51,31 @@ describe('interop: mail flows through Postfix with ISPMan\'s LDAP maps to the st
     if (stores) await stores.stop();
     if (ispd) await ispd.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    if (transcripts.length) console.log(`      swaks transcripts:\n${transcripts.join('\n')}`);
+    if (transcripts.length) console.log(`      provisioning and swaks transcripts:\n${transcripts.join('\n')}`);
   });
 
-  async function ldap(program: 'ldapadd' | 'ldapdelete', args: string[], input?: string): Promise<void> {
-    const result = await runClient(program, ['-x', '-H', ispd!.ldapUrl, '-D', ADMIN.dn, '-w', ADMIN.password, ...args], { input, timeoutMs: 20000 });
+  /** `ispd …` against the served store, as a help desk runs it (the serving ispd follows the commits). */
+  async function ispdCli(args: string[]): Promise<ClientResult> {
+    const result = await runClient(process.execPath, [ISPD_CLI, ...args, '--db', ispd!.dbFile], { timeoutMs: 60000 });
     assert.equal(result.code, 0, describeResult(result));
+    transcripts.push(`      $ ispd ${args.join(' ')}\n        ${result.stdout.trim()}`);
+    return result;
   }
 
-  /** The domain and its users as ISPMan 1.4 writes them (ispman-model §3.1, §3.2). */
+  /** The domain and one user per store, with an alias and a forward, through the provisioning CLI. */
   async function provision(): Promise<void> {
-    const domainDn = `ispmanDomain=${DOMAIN},o=ispman`;
-    const under = (uid: string) => `uid=${uid},ou=users,${domainDn}`;
-    const entries = [
-      `dn: ${domainDn}\nobjectClass: posixAccount\nobjectClass: ispmanDomain\nobjectClass: PureFTPdUser\nispmanDomain: ${DOMAIN}\nispmanDomainType: primary\nispmanDomainMailDeliveryMethod: local\nispmanStatus: active\ncn: ${DOMAIN}\nuid: ${DOMAIN}\nuidNumber: 20000\ngidNumber: 20000\nhomeDirectory: /ispman/domains/${DOMAIN}\nuserPassword: domain-secret\nFTPStatus: enabled\n`,
-      `dn: ou=users,${domainDn}\nobjectClass: ispmanBranch\nou: users\n`,
-      ...USERS.map((user, index) => {
-        const uid = `${user.name}_${DOMAIN.replace(/\./g, '_')}`;
-        const address = `${user.name}@${DOMAIN}`;
-        return [
-          `dn: ${under(uid)}`, 'objectClass: posixAccount', 'objectClass: ispmanDomainUser', 'objectClass: radiusprofile',
-          `cn: ${user.name}`, `sn: ${user.name}`, `uid: ${uid}`, `uid: ${address}`, `userPassword: ${user.name}-secret`,
-          `uidNumber: ${20001 + index}`, 'gidNumber: 20000', `homeDirectory: /ispman/domains/${DOMAIN}/users/${uid}`,
-          `ispmanUserId: ${user.name}`, `ispmanDomain: ${DOMAIN}`, 'ispmanStatus: active',
-          `mailLocalAddress: ${address}`, `mailRoutingAddress: ${address}`, `mailHost: ${user.store}`,
-          ...user.aliases.map((alias) => `mailAlias: ${alias}`), ...user.forwards.map((forward) => `mailForwardingAddress: ${forward}`),
-        ].join('\n') + '\n';
-      }),
-    ];
-    await ldap('ldapadd', [], entries.join('\n'));
+    await ispdCli(['domain', 'add', DOMAIN, '--mail-delivery', 'local']);
+    for (const user of USERS) {
+      await ispdCli([
+        'user', 'add', `${user.name}@${DOMAIN}`, '--password', `${user.name}-Secret-1`, '--mailhost', user.store,
+        ...(user.aliases.length ? ['--alias', user.aliases.join(',')] : []),
+        ...(user.forwards.length ? ['--forward', user.forwards.join(',')] : []),
+      ]);
+    }
   }
 
   async function deleteUser(name: string): Promise<void> {
-    await ldap('ldapdelete', [`uid=${name}_${DOMAIN.replace(/\./g, '_')},ou=users,ispmanDomain=${DOMAIN},o=ispman`]);
+    await ispdCli(['user', 'del', `${name}@${DOMAIN}`]);
   }
 
   let sequence = 0;
@@ -112,6 +104,17 @@ describe('interop: mail flows through Postfix with ISPMan\'s LDAP maps to the st
     assert.deepEqual(seen, expected.map((e) => `${e.store} ${e.recipient}`).sort(), explain(result));
     assert.ok(arrived.length > 0);
   }
+
+  it('right after provisioning, postmap finds ann\'s store through ISPMan\'s transport map and dig finds the zone', async () => {
+    const postmap = await runClient('postmap', ['-c', postfix!.dir, '-q', `ann@${DOMAIN}`, `ldap:${postfix!.dir}/ldap-transport-maps.cf`], { timeoutMs: 20000 });
+    transcripts.push(`      $ postmap -q ann@${DOMAIN} ldap:ldap-transport-maps.cf\n        ${postmap.stdout.trim()}`);
+    assert.equal(postmap.code, 0, describeResult(postmap));
+    assert.equal(postmap.stdout.trim(), `lmtp:[${STORES[0]}]`, describeResult(postmap));
+    const dig = await runClient('dig', ['@127.0.0.1', '-p', String(ispd!.dnsPort), '+norec', '+tries=1', '+time=3', '+short', DOMAIN, 'MX'], { timeoutMs: 15000 });
+    transcripts.push(`      $ dig +short ${DOMAIN} MX\n${dig.stdout.trim().split('\n').map((line) => `        ${line}`).join('\n')}`);
+    assert.equal(dig.code, 0, describeResult(dig));
+    assert.ok(dig.stdout.trim().length > 0, `the new zone answers MX\n${describeResult(dig)}`);
+  });
 
   it('a message to each user arrives at the store its mailHost names, and at no other', async () => {
     for (const user of USERS.filter((u) => u.forwards.length === 0)) {
