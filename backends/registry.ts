@@ -24,6 +24,8 @@ export interface Engine {
   readonly name: string;
   readonly summary: string;
   open(options: EngineOptions): Backend;
+  /** Where a fresh, empty store of this engine lives inside a scratch directory (the conformance suite). */
+  scratchLocation(dir: string): string;
 }
 
 const ENGINES: readonly Engine[] = [
@@ -34,6 +36,7 @@ const ENGINES: readonly Engine[] = [
       const sqlite = require('./sqlite') as typeof import('./sqlite');
       return sqlite.openSqliteBackend(o.location, { indexedAttributes: o.indexedAttributes, entryCacheSize: o.entryCacheSize, busyTimeoutMs: o.busyTimeoutMs });
     },
+    scratchLocation: (dir) => `${dir}/store.sqlite`,
   },
 ];
 

@@ -60,6 +60,14 @@ export interface ChangeRecord {
   time: number;
 }
 
+/** How much of the change log to keep (0 = no limit of that kind). */
+export interface ChangeRetention {
+  maxAgeMs: number;
+  maxRecords: number;
+  /** The clock, in Unix milliseconds (tests). */
+  now?: number;
+}
+
 export interface NewEntry {
   parentId: number | null;
   dn: string;
@@ -159,9 +167,16 @@ export interface Backend {
   write<T>(fn: (tx: WriteTransaction) => T): T;
   /** Bulk load (import): like write, but may batch many entries per transaction and defer index building. */
   bulkLoad(entries: Iterable<BulkEntry>, onProgress?: (n: number) => void): number;
-  /** Changes with seq > afterSeq, oldest first. */
+  /**
+   * Changes with seq > afterSeq, oldest first. Seqs have no gaps except where the log was pruned: a reader
+   * whose first record is not afterSeq + 1 is behind the pruned horizon and must reload in full.
+   */
   changesSince(afterSeq: number, limit?: number): ChangeRecord[];
   lastChangeSeq(): number;
+  /** Drops change records past the retention; the newest record always stays. Returns how many went. */
+  pruneChanges(retention: ChangeRetention): number;
+  /** Records in the change log now (a metric). */
+  changeLogSize(): number;
   /** Every entry, parents before children (export). */
   all(): Iterable<StoredEntry>;
   count(): number;

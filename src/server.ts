@@ -1,6 +1,7 @@
 // Wiring of one ispd process: store → schema → directory → LDAP, DNS and metrics adapters.
 // Everything here is construction and lifecycle; behaviour lives in the modules it wires.
 
+import cluster from 'node:cluster';
 import type { Socket } from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -152,6 +153,9 @@ function checkTls(material: ReturnType<typeof readTls>): void {
 
 const DNS_RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS' };
 
+/** How often the change log is pruned to changeLog.maxAgeSeconds / changeLog.maxRecords. */
+const CHANGE_LOG_PRUNE_MS = 60_000;
+
 export interface StartOptions {
   logger?: Logger;
   /** Produces the /metrics text instead of this process's registry (the cluster primary sums its workers'). */
@@ -187,7 +191,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   metrics.onScrape(() => {
     metrics.storeSizeBytes.set(backend.sizeBytes());
     metrics.storeEntries.set(backend.count());
+    metrics.changelogRecords.set(backend.changeLogSize());
   });
+  // Change-log retention, by one process (not by each LDAP worker): a reader behind the pruned horizon (a
+  // DNS copy, an entry cache) sees the gap and reloads in full, so pruning never loses a change for anyone.
+  const pruneTimer = cluster.isWorker ? null : setInterval(() => pruneChangeLog(), CHANGE_LOG_PRUNE_MS);
+  pruneTimer?.unref();
+  const pruneChangeLog = () => {
+    try {
+      const n = backend.pruneChanges({ maxAgeMs: running.changeLog.maxAgeSeconds * 1000, maxRecords: running.changeLog.maxRecords });
+      if (n > 0) logger.debug({ records: n }, 'change log pruned');
+    } catch (err) {
+      // Busy (another writer) or full: the next round tries again; the log only grows meanwhile.
+      logger.warn({ err: (err as Error).message }, 'change-log pruning failed');
+    }
+  };
+  if (pruneTimer) pruneChangeLog();
 
   const scanningListeners: Array<(busy: boolean) => void> = [];
   let tlsMaterial = readTls(config);
@@ -335,6 +354,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       closing ??= (async () => {
         ready = false; // /readyz says 503 while draining
         stopWatching();
+        if (pruneTimer) clearInterval(pruneTimer);
         await Promise.allSettled([ldap?.close(), dns?.close(), dnsReplica?.close()]);
         await metricsServer?.close();
         logger.flush?.();

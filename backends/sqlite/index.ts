@@ -17,6 +17,7 @@ import type {
   BulkEntry,
   CandidateQuery,
   Capabilities,
+  ChangeRetention,
   Candidates,
   ChangeKind,
   ChangeRecord,
@@ -32,6 +33,7 @@ import { EntryCache } from './entry-cache';
 import { FreshIndexBuilder, mapIterable, rowPlaceholders } from './bulk';
 import { PATH_SEP, PATH_SEP_NEXT, pathOfDnNorm, rebaseDn } from './path';
 import { watchCommits } from './watch';
+import { StoreError } from '../errors';
 
 export interface SqliteBackendOptions {
   /**
@@ -491,6 +493,27 @@ export class SqliteBackend implements Backend {
     return this.s.lastSeq.get() as number;
   }
 
+  pruneChanges(retention: ChangeRetention): number {
+    if (this.txDepth > 0) throw new Error('pruneChanges inside a write transaction');
+    const last = this.lastChangeSeq();
+    // A record goes when it is beyond maxRecords or older than maxAgeMs; the newest record always stays, so a
+    // reader that missed pruned records still finds one after its position and sees the gap (and the
+    // AUTOINCREMENT counter never goes back). Seqs and times rise together.
+    const byCount = retention.maxRecords > 0 ? last - retention.maxRecords : 0;
+    let byAge = 0;
+    if (retention.maxAgeMs > 0) {
+      const cutoff = (retention.now ?? Date.now()) - retention.maxAgeMs;
+      byAge = (this.db.prepare('SELECT max(seq) FROM changes WHERE time < ?').pluck().get(cutoff) as number | null) ?? 0;
+    }
+    const upTo = Math.min(Math.max(byCount, byAge), last - 1);
+    if (upTo <= 0) return 0;
+    return this.db.prepare('DELETE FROM changes WHERE seq <= ?').run(upTo).changes;
+  }
+
+  changeLogSize(): number {
+    return this.db.prepare('SELECT count(*) FROM changes').pluck().get() as number;
+  }
+
   *all(): Iterable<StoredEntry> {
     // Parents sort before their children by path; paged by path so no statement stays open across a yield.
     const first = this.prepare(`SELECT e.id, e.parent_id, e.dn, e.dn_norm, e.attrs, e.path FROM entries e ORDER BY e.path LIMIT ${CHUNK_ROWS}`);
@@ -825,7 +848,7 @@ export class SqliteBackend implements Backend {
         this.pendingStats = savedStats!;
         this.pendingCount = savedCount;
       }
-      throw err;
+      throw storeErrorOf(err);
     } finally {
       this.txDepth--;
     }
@@ -1159,4 +1182,20 @@ export class SqliteBackend implements Backend {
 
 export function openSqliteBackend(path: string, options?: SqliteBackendOptions): SqliteBackend {
   return new SqliteBackend(path, options);
+}
+
+/**
+ * SQLite's failures as the store contract types them (backends/errors.ts); anything else (a constraint, an
+ * error the transaction's callback threw) passes unchanged.
+ */
+function storeErrorOf(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
+  const message = (err as Error).message;
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new StoreError('busy', `store busy: ${message}`, { cause: err });
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return new StoreError('broken', `store damaged: ${message}`, { cause: err });
+  if (code.startsWith('SQLITE_FULL') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY')) {
+    return new StoreError('unavailable', `store unavailable: ${message}`, { cause: err });
+  }
+  return err;
 }

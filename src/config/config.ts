@@ -411,6 +411,10 @@ export const OPTIONS = {
   // Only the engines this build offers (backends/registry.ts): an unknown one is refused at the configuration check.
   backend: option(types.oneOf(ENGINE_NAMES), 'sqlite', 'storage engine (backends/registry.ts lists the engines this build offers)'),
   entryCache: option(types.integer(0, 100_000_000), 100_000, 'decoded entries each process keeps for binds and lookups by DN (about 2.5 KiB each; 0 = off)'),
+  changeLog: {
+    maxAgeSeconds: option(types.integer(0, 10 * 365 * 86400, ', 0 = no age limit'), 7 * 86400, 'change-log records older than this are pruned (0 = no age limit); a reader behind the pruned horizon reloads in full'),
+    maxRecords: option(types.integer(0, 1_000_000_000, ', 0 = no count limit'), 1_000_000, 'change-log records kept at most, the newest (0 = no count limit)'),
+  },
   busyTimeoutMs: option(types.integer(0, 600_000), 5000, 'milliseconds a write waits for another writer (another process, an import) before it fails; LDAP then answers busy (51)'),
 
   baseDN: option(types.dn(), 'o=ispman', 'suffix of the directory tree served'),

@@ -455,6 +455,13 @@ class EntrySource {
         this.opts.observer?.onLag?.(0);
         return;
       }
+      if (changes[0].seq !== this.seq + 1) {
+        // The records after our position were pruned (we were behind the log's horizon): what changed in
+        // between is unknown, so every zone is built again from the store.
+        this.logger.info({ at: this.seq, oldest: changes[0].seq }, 'DNS fell behind the pruned change log; reloading all zones');
+        this.loadAll();
+        return;
+      }
       const dirty = new Set<string>();
       const dirtyReverse = new Set<string>();
       let full = changes.length >= 10000;

@@ -84,6 +84,8 @@ export function timeBackendQueries(backend: Backend, histogram: Histogram<'kind'
     bulkLoad: (entries, onProgress) => backend.bulkLoad(entries, onProgress),
     changesSince: timed(changesKind, (afterSeq: number, limit?: number) => backend.changesSince(afterSeq, limit)),
     lastChangeSeq: () => backend.lastChangeSeq(),
+    pruneChanges: (retention) => backend.pruneChanges(retention),
+    changeLogSize: () => backend.changeLogSize(),
     all: () => backend.all(),
     count: () => backend.count(),
     sizeBytes: () => backend.sizeBytes(),
