@@ -5,8 +5,7 @@ import type { Socket } from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import { openSqliteBackend } from '../backends/sqlite';
-import { watchCommits } from '../backends/sqlite/watch';
+import { openBackend } from '../backends/registry';
 import type { Backend } from '../backends/types';
 import { AccessControl, defaultRules } from './acl';
 import { loadAclFile } from './acl/file';
@@ -43,14 +42,13 @@ export interface Store {
  * (store.backend stays the plain backend: bulk work is not a query).
  */
 export function openStore(config: Config, logger?: Logger, options: { metrics?: Metrics } = {}): Store {
-  if (config.backend !== 'sqlite') throw new Error(`backend ${config.backend} is not available in this build`);
   fs.mkdirSync(path.dirname(path.resolve(config.db)), { recursive: true });
   // PowerDNS's LDAP schema too, so a PowerDNS-LDAP directory (dNSDomain2/associatedDomain) loads and is served unchanged.
   const schema = loadSchema({ extraFiles: POWERDNS_SCHEMA_FILES });
   // The backend learns which attributes are indexed, so one added to `indexes` later is not trusted for
   // candidates (it would miss older entries) until `ispd reindex` has filled it in.
   const indexedAttributes = config.indexes.map((name) => schema.attributeType(name)?.key ?? name.toLowerCase());
-  const backend = openSqliteBackend(config.db, { indexedAttributes, entryCacheSize: config.entryCache });
+  const backend = openBackend(config.backend, { location: config.db, indexedAttributes, entryCacheSize: config.entryCache, busyTimeoutMs: config.busyTimeoutMs });
   const queries = options.metrics ? timeBackendQueries(backend, options.metrics.backendQueryDuration) : backend;
   const directory = createDirectory({
     backend: queries,
@@ -176,7 +174,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // adapters report kinds, codes and timings, never request contents, so no password can reach it.
   const access = createAccessLog(logger, config.log);
 
-  const pending = (backend as { pendingIndexes?(): string[] }).pendingIndexes?.() ?? [];
+  const pending = backend.capabilities.reindex?.pending() ?? [];
   if (pending.length > 0) {
     logger.warn({ attributes: pending }, 'indexes configured after the data was loaded are not used until "ispd reindex" has filled them in (searches on them scan instead)');
   }
@@ -279,7 +277,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let dnsReplica: DnsReplica | null = null;
   // Another process's commit (ispd domain add, user add …) is served at once: the DNS server re-reads the
   // change log on 'committed', and a cluster primary passes such notices on to its workers.
-  const stopWatching = dns ? watchCommits(config.db, () => directory.emit('committed', { kind: 'external' })) : () => undefined;
+  const stopWatching = (dns && backend.capabilities.watchCommits?.(() => directory.emit('committed', { kind: 'external' }))) || (() => undefined);
 
   const metricsServer = config.metrics.listen
     ? await startMetricsServer({

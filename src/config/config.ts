@@ -3,6 +3,7 @@
 import net from 'node:net';
 import YAML from 'yaml';
 import type { HashScheme } from '../auth/passwords';
+import { ENGINE_NAMES } from '../../backends/registry';
 import { checkTemplate, DEFAULT_DNS_TEMPLATE } from '../provision/dns-template';
 // @ldapjs/dn ships no type declarations; this is the one call used here.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -407,11 +408,11 @@ export const DEFAULT_INDEXES: readonly string[] = [
  */
 export const OPTIONS = {
   db: option(types.string('a file path'), './data/ispd.sqlite', 'SQLite database file (created if missing)', { flag: '--db', envAlias: 'ISPD_DB' }),
-  backend: option(types.oneOf(['sqlite', 'postgres'] as const), 'sqlite', 'storage backend'),
+  // Only the engines this build offers (backends/registry.ts): an unknown one is refused at the configuration check.
+  backend: option(types.oneOf(ENGINE_NAMES), 'sqlite', 'storage engine (backends/registry.ts lists the engines this build offers)'),
   entryCache: option(types.integer(0, 100_000_000), 100_000, 'decoded entries each process keeps for binds and lookups by DN (about 2.5 KiB each; 0 = off)'),
-  postgres: {
-    url: option(types.optionalString('a postgres:// connection URL'), null, 'PostgreSQL connection URL, required when backend is postgres'),
-  },
+  busyTimeoutMs: option(types.integer(0, 600_000), 5000, 'milliseconds a write waits for another writer (another process, an import) before it fails; LDAP then answers busy (51)'),
+
   baseDN: option(types.dn(), 'o=ispman', 'suffix of the directory tree served'),
   ldap: {
     listen: option(types.listen(), { host: '127.0.0.1', port: 1389 }, 'LDAP (plain and StartTLS) address host:port, or off', { flag: '--ldap', envAlias: 'ISPD_LDAP' }),

@@ -27,7 +27,7 @@ export interface DnsLogger {
 
 export interface DnsServerOptions {
   /** The store to serve from: loaded at start (then releaseMemory), followed through changesSince(). */
-  backend?: Pick<Backend, 'all' | 'getByDnNorm' | 'changesSince' | 'lastChangeSeq' | 'search' | 'releaseMemory'>;
+  backend?: Pick<Backend, 'all' | 'getByDnNorm' | 'changesSince' | 'lastChangeSeq' | 'search' | 'capabilities'>;
   /** Alternatively a fixed set of entries (CLI tools, tests without a store). */
   entries?: Entry[];
   /** Called with a callback to run after each committed write; returns an unsubscribe function. */
@@ -358,7 +358,7 @@ class EntrySource {
     // SQLite discards that whole cache at this connection's first read after another process commits: 45 ms
     // at 75,000 entries, paid by the first LDAP write → DNS change (and, through the cluster's write → DNS
     // barrier, by the LDAP response). A backend that can let it go does so now.
-    this.opts.backend?.releaseMemory?.();
+    this.opts.backend?.capabilities.releaseMemory?.();
     this.warmUp();
     this.opts.observer?.onReload?.({ zones: this.engine.zones().length, ms: Date.now() - started, full: true });
   }
