@@ -269,7 +269,6 @@ function checkCombinations(values: Map<string, unknown>, sources: Map<string, st
     values.set('ldaps.listen', null);
   }
   if (cert === null && get<boolean>('ldap.requireTlsForBind')) fail('ldap.requireTlsForBind', 'needs tls.cert and tls.key (StartTLS and LDAPS need a certificate)');
-  if (get('backend') === 'postgres' && get('postgres.url') === null) fail('postgres.url', 'must be set when backend is postgres');
 
   // Two TCP listeners on one address cannot both bind; say so now rather than with EADDRINUSE later.
   const tcpListeners = ['ldap.listen', 'ldaps.listen', 'dns.listen', 'metrics.listen'];
