@@ -183,6 +183,8 @@ export interface Workers {
   /** Prometheus text of the primary's and all workers' metrics together. */
   scrape(): Promise<string>;
   reload(): void;
+  /** Whether LDAP answers: at least one worker listens and the service is not stopping (all did at start). */
+  ready(): boolean;
   /** Asks every worker to drain and waits for them to exit (then kills stragglers). */
   stop(graceMs?: number): Promise<void>;
 }
@@ -200,6 +202,8 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
   let ldap: Workers['ldap'] = null;
   let ldaps: Workers['ldaps'] = null;
 
+  /** Workers that reported their listeners up and are still connected. */
+  const listening = new Set<Worker>();
   const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
   /**
    * Every message to a worker goes through here. A worker killed a moment ago still looks connected until
@@ -279,6 +283,7 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
         worker.off('message', onReady);
         ldap ??= m.ldap;
         ldaps ??= m.ldaps;
+        listening.add(worker);
         // Its zones are loaded: from now on it answers DNS on our UDP socket too.
         if (dnsSocket) sendTo(worker, { type: 'ispd:dns-udp' }, dnsSocket, () => countUdpReader(worker, true));
         resolve();
@@ -296,9 +301,13 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
   const gone = (worker: Worker) => {
     for (const key of [...barriers.keys()]) confirm(key, worker);
   };
-  cluster.on('disconnect', gone);
+  cluster.on('disconnect', (worker) => {
+    listening.delete(worker);
+    gone(worker);
+  });
   cluster.on('exit', (worker, code, signal) => {
     countUdpReader(worker, false);
+    listening.delete(worker);
     gone(worker);
     if (stopping) return;
     primary.metrics.clusterWorkerDeaths.inc({ reason: signal ?? 'exit' });
@@ -338,6 +347,7 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
       });
       return AggregatorRegistry.aggregate([own, ...fromWorkers]).metrics();
     },
+    ready: () => !stopping && listening.size > 0,
     reload() {
       for (const w of live()) sendTo(w, { type: 'ispd:reload' });
     },

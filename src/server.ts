@@ -63,11 +63,14 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
     allowAnonymous: config.ldap.allowAnonymous,
     passwordScheme: config.auth.passwordScheme,
     rehashOnBind: config.auth.rehashOnBind,
+    schemaChecks: config.schema.checks,
     throttle: new BindThrottle({
       windowSeconds: config.auth.throttle.window,
       maxFailuresPerDn: config.auth.throttle.perDn,
       maxFailuresPerAddress: config.auth.throttle.perAddress,
+      maxDelayMs: config.auth.throttle.maxDelaySeconds * 1000,
     }),
+    failedBindDelayMs: config.auth.failedBindDelayMs,
     logger,
   });
   directory.acl.replaceRules(aclRules(config, directory));
@@ -151,6 +154,11 @@ export interface StartOptions {
   logger?: Logger;
   /** Produces the /metrics text instead of this process's registry (the cluster primary sums its workers'). */
   scrape?: (own: Metrics) => Promise<string>;
+  /**
+   * Listeners other processes own (the cluster's LDAP workers): /readyz says ready only when this also
+   * does, so "ready" means every listener of the service answers, not only this process's.
+   */
+  othersReady?: () => boolean;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -188,6 +196,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         tls: tlsMaterial,
         limits: {
           maxPduBytes: config.ldap.maxPduBytes,
+          maxPduBytesAnonymous: Math.min(config.ldap.maxPduBytesAnonymous, config.ldap.maxPduBytes),
           idleTimeoutSeconds: config.ldap.idleTimeoutSeconds,
           maxConnections: config.ldap.maxConnections,
           maxConnectionsPerAddress: config.ldap.maxConnectionsPerAddress,
@@ -267,7 +276,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         port: config.metrics.listen.port,
         registry: metrics.registry,
         scrape: () => (options.scrape ? options.scrape(metrics) : metrics.scrape()),
-        ready: () => ready,
+        ready: () => ready && (options.othersReady?.() ?? true),
         onError: (err) => logger.error({ err }, 'metrics scrape failed'),
       })
     : null;

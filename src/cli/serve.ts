@@ -47,6 +47,8 @@ export async function runServe(argv: string[]): Promise<number> {
   let workers: Workers | null = null;
   const server = await startServer(workerProcesses ? roleConfig(config, 'primary') : config, {
     scrape: workerProcesses ? (own) => (workers ? workers.scrape() : own.scrape()) : undefined,
+    // Until every worker has reported its LDAP listener up, the service is not ready (LDAP would be refused).
+    othersReady: workerProcesses ? () => workers?.ready() ?? false : undefined,
   });
   const log = server.logger;
   if (workerProcesses) workers = await startWorkers(workerProcesses, server);

@@ -401,7 +401,8 @@ export const OPTIONS = {
   ldap: {
     listen: option(types.listen(), { host: '127.0.0.1', port: 1389 }, 'LDAP (plain and StartTLS) address host:port, or off', { flag: '--ldap', envAlias: 'ISPD_LDAP' }),
     requireTlsForBind: option(types.boolean(), false, 'refuse simple binds with a password unless the connection uses TLS'),
-    maxPduBytes: option(types.bytes(1024, 1024 ** 3), 4 * 1024 ** 2, 'largest LDAP message accepted; checked on the BER length before buffering (slapd: sockbuf_max_incoming_auth)'),
+    maxPduBytes: option(types.bytes(1024, 1024 ** 3), 4 * 1024 ** 2, 'largest LDAP message accepted from a bound client; checked on the BER length before buffering (slapd: sockbuf_max_incoming_auth)'),
+    maxPduBytesAnonymous: option(types.bytes(1024, 1024 ** 3), 256 * 1024, 'largest LDAP message accepted before a bind or after an anonymous one (slapd: sockbuf_max_incoming); larger ones close the connection'),
     idleTimeoutSeconds: option(types.integer(0, 86400, ', 0 = never'), 300, 'close client connections idle this long (0 = never; slapd: idletimeout)'),
     maxConnections: option(types.integer(1, 1_000_000), 4096, 'open LDAP connections at most, all clients together'),
     maxConnectionsPerAddress: option(types.integer(0, 1_000_000, ', 0 = no limit'), 1024, 'open LDAP connections at most from one client address (0 = no limit)'),
@@ -424,10 +425,12 @@ export const OPTIONS = {
   auth: {
     passwordScheme: option(types.oneOf(PASSWORD_SCHEMES), '{SSHA512}', 'scheme for newly set passwords'),
     rehashOnBind: option(types.boolean(), false, 'after a successful bind, rehash a password stored with a weaker scheme into passwordScheme'),
+    failedBindDelayMs: option(types.integer(0, 60_000), 250, 'failed binds are answered this many milliseconds after the password check began (the next multiple when it took longer), so the answer time does not tell whether the DN exists or which scheme its password uses; keep it above the slowest check (bcrypt, Argon2) under load (0 = at once)'),
     throttle: {
       window: option(types.integer(1, 86400), 60, 'seconds over which failed binds are counted'),
-      perDn: option(types.integer(0, 1_000_000, ', 0 = no limit'), 5, 'failed binds per DN within the window before further binds for it are refused (0 = no limit)'),
-      perAddress: option(types.integer(0, 1_000_000, ', 0 = no limit'), 100, 'failed binds per client address within the window before it is refused (0 = no limit; Dovecot auth_bind binds for all users from one address)'),
+      perDn: option(types.integer(0, 1_000_000, ', 0 = no limit'), 5, 'failed binds for one DN from one address within the window before that address\'s binds for it are slowed down (one attempt per delay, doubling up to maxDelaySeconds); other addresses are not affected (0 = no limit)'),
+      perAddress: option(types.integer(0, 1_000_000, ', 0 = no limit'), 100, 'failed binds from one client address within the window (all DNs) before its binds are slowed down the same way (0 = no limit; Dovecot auth_bind binds for all users from one address)'),
+      maxDelaySeconds: option(types.integer(1, 3600), 30, 'longest delay between two attempts of a slowed-down DN and address; attempts that would wait longer are refused at once (answered like a wrong password)'),
     },
   },
   dns: {
@@ -467,6 +470,13 @@ export const OPTIONS = {
     accessSample: option(types.number(0, 1), 1, 'fraction of operations the access log records (0 to 1)'),
   },
   indexes: option(types.attributeList(), DEFAULT_INDEXES, 'attributes indexed for equality, presence and substring search'),
+  schema: {
+    checks: option(
+      types.oneOf(['strict', 'legacy', 'off'] as const),
+      'strict',
+      'object class checks on LDAP writes: strict (admins may skip them per write with the Relax Rules control, ldapmodify -e relax), legacy (entries loaded with import --relaxed stay editable without being made to pass; new and conforming entries are checked), off (like slapd schemacheck off)',
+    ),
+  },
   acl: {
     file: option(types.optionalString('a file path'), null, 'access rules file; unset = the built-in ISPMan rules'),
   },

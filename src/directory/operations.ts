@@ -3,14 +3,17 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { AttributeMap, Backend, ChangeRecord, IndexTerm, StoredEntry, WriteTransaction } from '../../backends/types';
 import { AccessControl, ENTRY, type Requester } from '../acl';
 import { decoyVerify, hashPassword, identifyScheme, isHashed, needsRehash, verifyPassword } from '../auth/passwords';
+import { FailureTiming } from '../auth/failure-timing';
 import { BindThrottle } from '../auth/throttle';
 import { DNNormalizer, formatDN, formatRDN, parseDN, parentOfNormalized, type RDN } from './dn';
 import { canonicalName, COMPUTED_OPERATIONAL, generalizedTime, isOperational, keyOfStoredName, parseSelection, selectedTypes, selects, splitDescription, type Selection } from './entry';
 import { DirectoryError, ResultCode } from './errors';
 import { AttributeNames, compileFilter, filterToString, objectClassClosures, planCandidates, type EntryTest } from './filter';
+import { FilterCache } from './filter-cache';
 import { checkEntry } from './schema-check';
 import type { AttributeType, Schema } from './schema/types';
 import type { Directory, Entry, Identity, Modification, OperationContext, SearchOutcome, SearchRequest } from './types';
@@ -36,9 +39,21 @@ export interface DirectoryOptions {
   passwordScheme?: string;
   rehashOnBind?: boolean;
   throttle?: BindThrottle;
+  /** Failed binds are answered on a grid of this many milliseconds (auth/failure-timing.ts); 0 = at once. Default 250. */
+  failedBindDelayMs?: number;
   /** Optional root identity (like slapd's rootdn/rootpw): bypasses ACLs. */
   rootDN?: string;
   rootPassword?: string;
+  /**
+   * Schema checks on writes: 'strict' checks every written entry (the Relax Rules control lets an admin
+   * skip them); 'legacy' also lets any writer change an entry that already failed them (loaded with
+   * `import --relaxed`) without making it pass, while new and conforming entries stay checked; 'off'
+   * checks no object class rules at all (OpenLDAP 2.3's `schemacheck off`). Attributes must be defined
+   * in every mode.
+   */
+  schemaChecks?: 'strict' | 'legacy' | 'off';
+  /** Bytes (estimated) the compiled-filter cache may hold; default 16 MiB. */
+  filterCacheBytes?: number;
   logger?: { warn(o: object, m?: string): void; info(o: object, m?: string): void; debug(o: object, m?: string): void };
 }
 
@@ -50,6 +65,8 @@ export const SYSTEM_IDENTITY: Identity = { dn: 'cn=ispd-internal', dnNorm: '\u00
 export const SYSTEM_CONTEXT: OperationContext = { identity: SYSTEM_IDENTITY, peer: 'internal', secure: true };
 
 const ANONYMOUS: Identity = { dn: '', dnNorm: '' };
+/** About 100,000 typical lookup filters (Postfix's, nslcd's); a 2 MiB filter is never kept. */
+const DEFAULT_FILTER_CACHE_BYTES = 16 * 1024 * 1024;
 
 export class DirectoryService extends EventEmitter implements Directory {
   readonly backend: Backend;
@@ -62,18 +79,21 @@ export class DirectoryService extends EventEmitter implements Directory {
   private readonly indexed: Set<string>;
   private readonly options: DirectoryOptions;
   private readonly hooks: WriteHook[] = [];
-  private readonly filterCache = new Map<string, { test: EntryTest; plan: ReturnType<typeof planCandidates> }>();
+  private readonly filterCache: FilterCache<{ test: EntryTest; plan: ReturnType<typeof planCandidates> }>;
   private readonly selectionCache = new Map<string, Selection>();
   private subschemaNorm: string | undefined;
   private readonly userPassword: AttributeType;
   private readonly objectClassAt: AttributeType;
   private readonly rootNorm: string;
   private readonly ocClosure: (value: string) => Set<string>;
+  private readonly failureTiming: FailureTiming;
 
   constructor(options: DirectoryOptions) {
     super();
     this.setMaxListeners(100);
     this.options = options;
+    this.filterCache = new FilterCache(options.filterCacheBytes ?? DEFAULT_FILTER_CACHE_BYTES);
+    this.failureTiming = new FailureTiming(options.failedBindDelayMs ?? 250);
     this.backend = options.backend;
     this.schema = options.schema;
     this.dn = new DNNormalizer(options.schema);
@@ -142,6 +162,21 @@ export class DirectoryService extends EventEmitter implements Directory {
     return r.system || r.dnNorm === this.rootNorm || this.acl.isAdmin(r);
   }
 
+  /** The Relax Rules control is for administrators (slapd asks for `manage` access): anyone else is refused. */
+  private mayRelax(ctx: OperationContext): boolean {
+    if (!ctx.relax) return false;
+    if (!this.isPrivileged(ctx)) throw DirectoryError.of('insufficientAccessRights', 'the Relax Rules control is for administrators');
+    return true;
+  }
+
+  /** Object class rules for an entry about to be written (see DirectoryOptions.schemaChecks); `before` for changes. */
+  private checkWrittenEntry(attrs: AttributeMap, relax: boolean, before?: AttributeMap): void {
+    const mode = this.options.schemaChecks ?? 'strict';
+    if (relax || mode === 'off') return;
+    if (mode === 'legacy' && before && !conforms(this.schema, before, this.names)) return;
+    checkEntry(this.schema, attrs, this.names);
+  }
+
   /** Resolves a DN to its stored entry or throws noSuchObject with the deepest existing ancestor as matchedDN. */
   resolve(dnNorm: string, what = 'entry'): StoredEntry {
     const e = this.backend.getByDnNorm(dnNorm);
@@ -180,7 +215,6 @@ export class DirectoryService extends EventEmitter implements Directory {
         test: compileFilter(req.filter, this.schema, this.names, canUse),
         plan: planCandidates(req.filter, this.schema, this.names, this.indexed),
       };
-      if (this.filterCache.size > 10_000) this.filterCache.clear();
       this.filterCache.set(key, compiled);
     }
     const { test, plan } = compiled;
@@ -336,31 +370,36 @@ export class DirectoryService extends EventEmitter implements Directory {
       return ANONYMOUS;
     }
     if (password === '') throw DirectoryError.of('unwillingToPerform', 'unauthenticated bind (DN with no password) disallowed');
-    let dnNorm: string;
+    let dnNorm: string | undefined;
     try {
       dnNorm = this.dn.normalize(dn);
     } catch {
       // Like a wrong password: a malformed DN tells the client nothing more.
-      throw DirectoryError.of('invalidCredentials', 'invalid credentials');
     }
     const throttle = this.options.throttle;
-    if (throttle && throttle.check(dnNorm, ctx.peer).refused) {
+    const verdict = dnNorm !== undefined && throttle ? throttle.check(dnNorm, ctx.peer) : undefined;
+    if (verdict && (verdict.refused || verdict.delayMs > 0)) {
       this.emit('bindFailure', 'throttled');
-      throw DirectoryError.of('invalidCredentials', 'invalid credentials');
+      this.options.logger?.info({ dn, peer: ctx.peer, reason: verdict.reason, delayMs: Math.round(verdict.delayMs), refused: verdict.refused }, 'bind throttled: failed binds for this DN or from this address');
+      if (verdict.delayMs > 0) await pause(verdict.delayMs, ctx.signal);
     }
+    const started = performance.now();
+    if (dnNorm === undefined || verdict?.refused || ctx.signal?.aborted) return this.failBind(started);
     if (dnNorm === this.rootNorm && this.options.rootPassword !== undefined) {
       if (await verifyPassword(this.options.rootPassword, password)) return { dn, dnNorm };
       throttle?.recordFailure(dnNorm, ctx.peer);
       this.emit('bindFailure', 'wrong-password');
-      throw DirectoryError.of('invalidCredentials', 'invalid credentials');
+      return this.failBind(started);
     }
     const entry = this.backend.getByDnNorm(dnNorm);
     const stored = entry ? entry.attrs[this.userPassword.name] ?? [] : [];
     const anonymous = { dnNorm: '' };
     let ok = false;
     let matched: string | undefined;
+    let checked = false;
     if (entry && this.acl.can(anonymous, dnNorm, this.userPassword.key, 'auth')) {
       for (const value of stored) {
+        checked = true;
         if (await verifyPassword(value, password)) {
           ok = true;
           matched = value;
@@ -370,16 +409,23 @@ export class DirectoryService extends EventEmitter implements Directory {
         if (!scheme.supported) this.options.logger?.warn({ dn: entry.dn, scheme: scheme.label }, 'userPassword uses an unsupported scheme');
       }
     }
-    // Spend the same time on a DN that does not exist, so timing does not reveal which DNs exist.
-    if (!entry || stored.length === 0) await decoyVerify(password, this.options.passwordScheme);
+    // Spend some work on a DN that does not exist too; when the failure is answered is set by failBind.
+    if (!checked) await decoyVerify(password, this.options.passwordScheme);
     if (!ok) {
       throttle?.recordFailure(dnNorm, ctx.peer);
       this.emit('bindFailure', entry ? 'wrong-password' : 'no-such-entry');
-      throw DirectoryError.of('invalidCredentials', 'invalid credentials');
+      return this.failBind(started);
     }
     throttle?.recordSuccess(dnNorm, ctx.peer);
     if (this.options.rehashOnBind && matched && entry) await this.rehash(entry, matched, password);
     return { dn: entry!.dn, dnNorm };
+  }
+
+  /** Answers a failed bind (invalidCredentials) on the failure-timing grid, whatever made it fail. */
+  private async failBind(startedMs: number): Promise<never> {
+    const wait = this.failureTiming.remaining(startedMs);
+    if (wait > 0) await pause(wait);
+    throw DirectoryError.of('invalidCredentials', 'invalid credentials');
   }
 
   private async rehash(entry: StoredEntry, old: string, password: string): Promise<void> {
@@ -474,14 +520,15 @@ export class DirectoryService extends EventEmitter implements Directory {
    * Checks and completes a new entry (DN rules, canonical names, RDN values, schema, operational
    * attributes) without storing it: the shared first half of add and of import.
    */
-  prepareEntry(dn: string, input: Record<string, string[]>, ctx: OperationContext, opts: { relaxed?: boolean; keepOperational?: boolean } = {}): { dn: string; dnNorm: string; parentDnNorm: string | null; attrs: AttributeMap } {
+  prepareEntry(dn: string, input: Record<string, string[]>, ctx: OperationContext, opts: { relaxed?: boolean; keepOperational?: boolean; skipSchemaCheck?: boolean } = {}): { dn: string; dnNorm: string; parentDnNorm: string | null; attrs: AttributeMap } {
     const rdns = parseDN(dn);
     if (rdns.length === 0) throw DirectoryError.of('entryAlreadyExists', 'root DSE already exists');
     const dnNorm = this.dn.normalizeRDNs(rdns);
     if (!opts.keepOperational) this.rejectNoUserMod(input);
     const attrs = this.canonicalAttrs(input, !!opts.relaxed);
     this.addRdnValues(rdns[0], attrs, !!opts.relaxed);
-    if (!opts.relaxed) checkEntry(this.schema, attrs, this.names);
+    // relaxed (import --relaxed, like slapadd -s) also accepts undefined attributes; skipSchemaCheck only the class rules
+    if (!opts.relaxed && !opts.skipSchemaCheck) checkEntry(this.schema, attrs, this.names);
     this.operationalOnCreate(attrs, ctx, !!opts.keepOperational);
     const parentDnNorm = parentOfNormalized(dnNorm);
     return { dn: formatDN(rdns), dnNorm, parentDnNorm: parentDnNorm === '' ? null : parentDnNorm, attrs };
@@ -489,7 +536,8 @@ export class DirectoryService extends EventEmitter implements Directory {
 
   async add(dn: string, input: Record<string, string[]>, ctx: OperationContext): Promise<void> {
     this.mustHold(this.dn.normalize(dn));
-    const prepared = this.prepareEntry(dn, input, ctx);
+    const relax = this.mayRelax(ctx);
+    const prepared = this.prepareEntry(dn, input, ctx, { skipSchemaCheck: relax || this.options.schemaChecks === 'off' });
     const { dnNorm, attrs } = prepared;
     const parentNorm = prepared.parentDnNorm ?? '';
     for (const name of Object.keys(attrs)) {
@@ -546,6 +594,7 @@ export class DirectoryService extends EventEmitter implements Directory {
     const dnNorm = this.dn.normalize(dn);
     this.mustHold(dnNorm);
     this.rejectNoUserMod(changes);
+    const relax = this.mayRelax(ctx);
     // Hash clear-text passwords before entering the (synchronous) transaction.
     const prepared: Array<Modification & { at: AttributeType; name: string }> = [];
     for (const m of changes) {
@@ -572,14 +621,14 @@ export class DirectoryService extends EventEmitter implements Directory {
           throw DirectoryError.of('notAllowedOnRDN', `value of naming attribute '${at.name}' is not present in entry`);
         }
       }
-      checkEntry(this.schema, attrs, this.names);
-      // An entry keeps its structural class for life (slapd: objectClassModsProhibited); auxiliary classes
-      // and superclasses of the structural one may come and go.
+      this.checkWrittenEntry(attrs, relax, before.attrs);
+      // An entry keeps its structural class for life (slapd: objectClassModsProhibited, which Relax Rules
+      // lifts); auxiliary classes and superclasses of the structural one may come and go.
       const stored = before.attrs.structuralObjectClass?.[0];
       // 'top' marks an entry imported without a structural class (import --relaxed): it may gain one.
       const wasStructural = stored && this.schema.objectClass(stored)?.kind === 'STRUCTURAL' ? stored : this.structuralClass(before.attrs);
       const nowStructural = this.structuralClass(attrs);
-      if (wasStructural && nowStructural && wasStructural.toLowerCase() !== nowStructural.toLowerCase()) {
+      if (!relax && wasStructural && nowStructural && wasStructural.toLowerCase() !== nowStructural.toLowerCase()) {
         throw DirectoryError.of('objectClassModsProhibited', `structural object class modification from '${wasStructural}' to '${nowStructural}' not allowed`);
       }
       attrs.modifiersName = [ctx.identity.dnNorm === SYSTEM_IDENTITY.dnNorm ? '' : ctx.identity.dn];
@@ -619,6 +668,7 @@ export class DirectoryService extends EventEmitter implements Directory {
     const newNorm = this.dn.normalizeRDNs(newRdns);
     const newParentNorm = this.dn.normalizeRDNs(superiorRdns);
     this.mustHold(dnNorm);
+    const relax = this.mayRelax(ctx);
     // The suffix entry names the whole naming context, and nothing may leave it (slapd: "cannot rename between DSAs").
     if (dnNorm === this.baseNorm) throw DirectoryError.of('affectsMultipleDSAs', 'cannot rename the naming context');
     if (!within(newNorm, this.baseNorm)) throw DirectoryError.of('affectsMultipleDSAs', 'cannot move an entry out of the naming context');
@@ -652,7 +702,7 @@ export class DirectoryService extends EventEmitter implements Directory {
         }
       }
       this.addRdnValues(newRdn[0], attrs, false);
-      checkEntry(this.schema, attrs, this.names);
+      this.checkWrittenEntry(attrs, relax, before.attrs);
       attrs.modifiersName = [ctx.identity.dnNorm === SYSTEM_IDENTITY.dnNorm ? '' : ctx.identity.dn];
       attrs.modifyTimestamp = [generalizedTime()];
       attrs.entryCSN = [csn()];
@@ -689,6 +739,30 @@ export class DirectoryService extends EventEmitter implements Directory {
   exists(dn: string): boolean {
     return !!this.backend.getByDnNorm(this.dn.normalize(dn));
   }
+}
+
+/** Whether stored attributes pass the object class rules (false for entries loaded with import --relaxed). */
+function conforms(schema: Schema, attrs: AttributeMap, names: AttributeNames): boolean {
+  try {
+    checkEntry(schema, attrs, names);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves after `ms`, or as soon as `signal` aborts (the client left: nobody waits for the answer). */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Whether a normalized DN is `baseNorm` or below it. */

@@ -41,6 +41,11 @@ export interface OperationContext {
   secure: boolean;
   /** Abandon / disconnect signal: searches stop yielding when it is aborted. */
   signal?: AbortSignal;
+  /**
+   * The client asked for the Relax Rules control (OpenLDAP's `ldapmodify -e relax`): an administrator's
+   * write skips the schema checks, so data loaded with `import --relaxed` can still be edited.
+   */
+  relax?: boolean;
 }
 
 export interface SearchRequest {

@@ -63,7 +63,6 @@ export class OperationSignal {
 export class Connection {
   readonly id: number;
   readonly peer: string;
-  identity: Identity = ANONYMOUS;
   secure: boolean;
   lastActivity = Date.now();
 
@@ -95,10 +94,23 @@ export class Connection {
     this.peer = options.peer;
     this.secure = options.secure;
     this.socket = socket;
-    this.framer = new PduFramer(server.options.limits.maxPduBytes);
+    this.framer = new PduFramer(server.options.limits.maxPduBytesAnonymous ?? server.options.limits.maxPduBytes);
     this.maxOutstanding = server.options.limits.maxOutstandingPerConnection ?? DEFAULT_MAX_OUTSTANDING;
     this.attach(socket);
   }
+
+  /** Who the connection is bound as; anonymous connections get the smaller PDU limit. */
+  get identity(): Identity {
+    return this.boundAs;
+  }
+
+  set identity(identity: Identity) {
+    this.boundAs = identity;
+    const limits = this.server.options.limits;
+    this.framer.setLimit(identity.dnNorm === '' ? limits.maxPduBytesAnonymous ?? limits.maxPduBytes : limits.maxPduBytes);
+  }
+
+  private boundAs: Identity = ANONYMOUS;
 
   get isClosed(): boolean {
     return this.closed;

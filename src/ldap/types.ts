@@ -33,6 +33,11 @@ export interface TlsMaterial {
 export interface LdapLimits {
   /** Largest LDAPMessage accepted, checked on the BER length before the body is buffered. */
   maxPduBytes: number;
+  /**
+   * The same while the connection is anonymous (before a bind, or after an anonymous one): slapd's
+   * sockbuf_max_incoming, 256 KiB, against sockbuf_max_incoming_auth for bound clients. Default: maxPduBytes.
+   */
+  maxPduBytesAnonymous?: number;
   /** A connection with nothing in flight and no traffic for this long is closed. 0 = never. */
   idleTimeoutSeconds: number;
   maxConnections: number;

@@ -134,7 +134,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     ldapBindThrottled: new Counter({
       name: 'ispd_ldap_bind_throttled_total',
-      help: 'LDAP binds refused by failed-bind throttling',
+      help: 'LDAP binds slowed down or refused by failed-bind throttling',
       registers,
     }),
     ldapProtocolErrors: new Counter({
