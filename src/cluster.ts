@@ -35,7 +35,7 @@ const DNS_WORKER_ENV = 'ISPD_CLUSTER_DNS';
 const BARRIER_WAIT_MS = 1000;
 const BARRIER_GIVE_UP_MS = 2000;
 /** The directory operations that commit writes (a barrier follows each one that changed DNS data). */
-const WRITE_OPERATIONS = ['add', 'modify', 'delete', 'modifyDN'] as const;
+const WRITE_OPERATIONS = ['add', 'modify', 'delete', 'modifyDN', 'writeBatch'] as const;
 
 type Message =
   | { type: 'ispd:ready'; ldap: { host: string; port: number } | null; ldaps: { host: string; port: number } | null }
@@ -274,6 +274,10 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
     }
   };
   cluster.on('message', onMessage);
+  // Commits by other processes (the primary watches the store for them): every worker's DNS copy re-reads too.
+  directory.on('committed', (change: { kind?: string } | undefined) => {
+    if (change?.kind === 'external' && dnsSocket) for (const w of live()) w.send({ type: 'ispd:committed', change } satisfies Message);
+  });
 
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {

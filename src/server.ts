@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { openSqliteBackend } from '../backends/sqlite';
+import { watchCommits } from '../backends/sqlite/watch';
 import type { Backend } from '../backends/types';
 import { AccessControl, defaultRules } from './acl';
 import { loadAclFile } from './acl/file';
@@ -260,6 +261,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         ...dnsShared(),
         listen: config.dns.listen,
         notify: config.dns.notify.map((n) => ({ host: n.host, port: n.port })),
+        notifyMode: config.dns.notifyMode,
         notifyRetry: config.dns.notifyRetry,
         notifyKey: config.dns.tsig.notifyKey ?? undefined,
         tcpIdleSeconds: config.dns.tcpIdleSeconds,
@@ -269,6 +271,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       })
     : null;
   let dnsReplica: DnsReplica | null = null;
+  // Another process's commit (ispd domain add, user add …) is served at once: the DNS server re-reads the
+  // change log on 'committed', and a cluster primary passes such notices on to its workers.
+  const stopWatching = dns ? watchCommits(config.db, () => directory.emit('committed', { kind: 'external' })) : () => undefined;
 
   const metricsServer = config.metrics.listen
     ? await startMetricsServer({
@@ -322,6 +327,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close() {
       closing ??= (async () => {
         ready = false; // /readyz says 503 while draining
+        stopWatching();
         await Promise.allSettled([ldap?.close(), dns?.close(), dnsReplica?.close()]);
         await metricsServer?.close();
         logger.flush?.();

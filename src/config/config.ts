@@ -4,6 +4,7 @@ import net from 'node:net';
 import YAML from 'yaml';
 import type { HashScheme } from '../auth/passwords';
 import { ALGORITHM_NAMES, parseKeySpec } from '../dns/tsig';
+import { checkTemplate, DEFAULT_DNS_TEMPLATE } from '../provision/dns-template';
 // @ldapjs/dn ships no type declarations; this is the one call used here.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { DN } = require('@ldapjs/dn') as { DN: { fromString(text: string): unknown } };
@@ -319,6 +320,71 @@ export const types = {
     };
   },
 
+  /** A list of host names (lower-cased). */
+  hostList(): ValueType<readonly string[]> {
+    const expected = 'a list of host names';
+    return {
+      expected,
+      parse: (raw) =>
+        listItems(raw, expected).map((item) => {
+          if (!isHost(item)) throw new InvalidValue(expected);
+          return item.toLowerCase();
+        }),
+      render: (value) => [...value],
+    };
+  },
+
+  /** Lines of text (a YAML list; from an environment variable or flag, one line per newline), each checked. */
+  lines(expected: string, check: (lines: readonly string[]) => void): ValueType<readonly string[]> {
+    return {
+      expected,
+      parse(raw) {
+        // From an environment variable or flag: one line per newline, or per comma when there is no newline.
+        const lines = Array.isArray(raw) ? raw.map((l) => (typeof l === 'string' || typeof l === 'number' ? String(l) : '')) : typeof raw === 'string' ? raw.split(raw.includes('\n') ? '\n' : ',') : null;
+        if (!lines) throw new InvalidValue(expected);
+        const kept = lines.map((l) => l.trim()).filter((l) => l !== '');
+        try {
+          check(kept);
+        } catch {
+          throw new InvalidValue(expected);
+        }
+        return kept;
+      },
+      render: (value) => [...value],
+    };
+  },
+
+  ipv4(): ValueType<string> {
+    const expected = 'an IPv4 address';
+    return {
+      expected,
+      parse(raw) {
+        const text = scalarText(raw, expected);
+        if (!net.isIPv4(text)) throw new InvalidValue(expected);
+        return text;
+      },
+      render: (value) => value,
+    };
+  },
+
+  /** A DN that may be unset (null, "" or off). */
+  optionalDn(): ValueType<string | null> {
+    const dn = types.dn();
+    const expected = 'a distinguished name, or unset';
+    return {
+      expected,
+      parse(raw) {
+        if (raw === null || raw === '' || (typeof raw === 'string' && OFF_WORDS.has(raw.trim().toLowerCase()))) return null;
+        try {
+          return dn.parse(raw);
+        } catch {
+          throw new InvalidValue(expected);
+        }
+      },
+      render: (value) => value,
+    };
+  },
+
   dn(): ValueType<string> {
     const expected = 'a distinguished name like o=ispman';
     return {
@@ -437,6 +503,7 @@ export const OPTIONS = {
     listen: option(types.listen(), { host: '127.0.0.1', port: 1053 }, 'DNS address host:port (UDP and TCP), or off', { flag: '--dns', envAlias: 'ISPD_DNS' }),
     allowTransfer: option(types.cidrList(), ['127.0.0.1/32', '::1/128'], 'client ranges allowed to AXFR (CIDR list)'),
     notify: option(types.hostPortList(53), [], 'extra secondaries to NOTIFY on change, host[:port], besides the zone NS records'),
+    notifyMode: option(types.oneOf(['yes', 'explicit', 'no'] as const), 'yes', "BIND's notify: yes = the zone's NS hosts and dns.notify, explicit = only dns.notify, no = none (tests and serve --demo use explicit)"),
     notifyRetry: option(types.integer(0, 100), 5, 'times an unanswered NOTIFY is resent'),
     tsig: {
       keys: option(types.tsigKeyList(), [], 'TSIG keys (RFC 8945) for transfers and NOTIFY, [algorithm:]name:base64secret as for dig -y (tsig-keygen makes one); signed requests are answered signed, an unknown key, bad MAC or clock gets NOTAUTH'),
@@ -479,6 +546,18 @@ export const OPTIONS = {
   },
   acl: {
     file: option(types.optionalString('a file path'), null, 'access rules file; unset = the built-in ISPMan rules'),
+  },
+  provision: {
+    admin: option(types.optionalDn(), null, 'identity domain/user commands write as, through the ACL like an LDAP client; unset = uid=ispman,ou=admins,<baseDN>'),
+    homeDirectory: option(types.string('a directory path'), '/var/www', "where domains live (ISPMan defaultHomeDirectoryPath): <homeDirectory>/<domain>, users in <domain>/users/<uid>"),
+    loginShell: option(types.string('a shell path'), '/bin/false', 'loginShell of new domains, users and virtual hosts'),
+    mailQuota: option(types.integer(0, 10_000_000), 50, 'mailbox quota of new users in MB, unless --quota (stored in KB as ISPMan does)'),
+    virtDomains: option(types.boolean(), true, "ISPMan cyrusVirtDomainFeature: mailRoutingAddress is user@domain (true) or <uid>@<mailHost> (false)"),
+    webAddress: option(types.ipv4(), '192.0.2.80', "address of a new domain's A records for @ and www when --webhost names none"),
+    dnsTemplate: option(types.lines('DNS template lines "owner TYPE value" (types SOA NS MX A AAAA CNAME TXT; one SOA, at least one NS)', checkTemplate), DEFAULT_DNS_TEMPLATE, 'records of a new primary domain, one "owner TYPE value" per line; ${domain}, ${webaddress}, ${mailhost} are filled in, the SOA serial is added'),
+    mailStores: option(types.hostList(), [], "mail stores new users are spread over (fewest users first); empty = the members of ISPMan's ou=hostgroups mailstoregroup"),
+    postAdd: option(types.optionalString('a shell command'), null, 'command run after a user is added (%u address, %n uid, %d domain, %h mail store), e.g. doveadm mailbox create -u %u INBOX; failures are kept and retried'),
+    postDelete: option(types.optionalString('a shell command'), null, 'command run after a user is deleted (same placeholders as postAdd)'),
   },
   runAs: {
     user: option(types.optionalString('a user name or uid'), null, 'user to switch to after binding ports (when started as root)'),

@@ -16,7 +16,7 @@ import { AttributeNames, compileFilter, filterToString, objectClassClosures, pla
 import { FilterCache } from './filter-cache';
 import { checkEntry } from './schema-check';
 import type { AttributeType, Schema } from './schema/types';
-import type { Directory, Entry, Identity, Modification, OperationContext, SearchOutcome, SearchRequest } from './types';
+import type { BatchWrite, Directory, Entry, Identity, Modification, OperationContext, SearchOutcome, SearchRequest } from './types';
 
 export const SUBSCHEMA_DN = 'cn=Subschema';
 
@@ -57,8 +57,18 @@ export interface DirectoryOptions {
   logger?: { warn(o: object, m?: string): void; info(o: object, m?: string): void; debug(o: object, m?: string): void };
 }
 
-/** Something run inside each write transaction (e.g. the DNS serial bump), with the entry before and after. */
-export type WriteHook = (tx: WriteTransaction, change: { kind: ChangeRecord['kind']; before?: StoredEntry; after?: StoredEntry }) => void;
+/** One entry a write transaction changed, before and after. */
+export interface WriteChange {
+  kind: ChangeRecord['kind'];
+  before?: StoredEntry;
+  after?: StoredEntry;
+}
+
+/**
+ * Something run inside each write transaction (e.g. the DNS serial bump), once, after its changes were
+ * applied: one change for a single operation, all of them for a writeBatch.
+ */
+export type WriteHook = (tx: WriteTransaction, changes: readonly WriteChange[]) => void;
 
 /** The identity used by ispd itself (DNS zone loading, provisioning): bypasses ACLs. */
 export const SYSTEM_IDENTITY: Identity = { dn: 'cn=ispd-internal', dnNorm: '\u0000system' };
@@ -67,6 +77,23 @@ export const SYSTEM_CONTEXT: OperationContext = { identity: SYSTEM_IDENTITY, pee
 const ANONYMOUS: Identity = { dn: '', dnNorm: '' };
 /** About 100,000 typical lookup filters (Postfix's, nslcd's); a 2 MiB filter is never kept. */
 const DEFAULT_FILTER_CACHE_BYTES = 16 * 1024 * 1024;
+
+/** An add that passed the checks needing no transaction, ready to store. */
+interface PreparedAdd {
+  dn: string;
+  dnNorm: string;
+  /** '' for the suffix entry. */
+  parentNorm: string;
+  attrs: AttributeMap;
+}
+
+/** A modify that passed the checks needing no transaction, ready to apply. */
+interface PreparedModify {
+  dnNorm: string;
+  /** Relax Rules (admins only): the object class rules are not applied. */
+  relax: boolean;
+  changes: Array<Modification & { at: AttributeType; name: string }>;
+}
 
 export class DirectoryService extends EventEmitter implements Directory {
   readonly backend: Backend;
@@ -124,6 +151,11 @@ export class DirectoryService extends EventEmitter implements Directory {
   /** Registers a hook run inside every write transaction. */
   addWriteHook(hook: WriteHook): void {
     this.hooks.push(hook);
+  }
+
+  private runHooks(tx: WriteTransaction, changes: readonly WriteChange[]): void {
+    if (changes.length === 0) return;
+    for (const h of this.hooks) h(tx, changes);
   }
 
   /** Index terms of an entry for the backend. */
@@ -535,11 +567,21 @@ export class DirectoryService extends EventEmitter implements Directory {
   }
 
   async add(dn: string, input: Record<string, string[]>, ctx: OperationContext): Promise<void> {
+    const prepared = await this.prepareAdd(dn, input, ctx);
+    this.backend.write((tx) => {
+      const changes: WriteChange[] = [];
+      this.applyAdd(tx, prepared, false, changes);
+      this.runHooks(tx, changes);
+    });
+    this.emit('committed', { kind: 'add', dnNorm: prepared.dnNorm });
+  }
+
+  /** The checks of an add that need no transaction (DN, schema, ACL), and the password hashing. */
+  private async prepareAdd(dn: string, input: Record<string, string[]>, ctx: OperationContext): Promise<PreparedAdd> {
     this.mustHold(this.dn.normalize(dn));
     const relax = this.mayRelax(ctx);
     const prepared = this.prepareEntry(dn, input, ctx, { skipSchemaCheck: relax || this.options.schemaChecks === 'off' });
     const { dnNorm, attrs } = prepared;
-    const parentNorm = prepared.parentDnNorm ?? '';
     for (const name of Object.keys(attrs)) {
       const at = keyOfStoredName(this.schema, name);
       if (at && at.noUserModification) continue;
@@ -547,23 +589,28 @@ export class DirectoryService extends EventEmitter implements Directory {
     }
     if (!this.can(ctx, dnNorm, ENTRY, 'write')) throw DirectoryError.of('insufficientAccessRights', 'no write access to entry');
     await this.hashPasswords(attrs);
-    const userDn = prepared.dn;
-    const committed = this.backend.write((tx) => {
-      if (tx.getByDnNorm(dnNorm)) throw DirectoryError.of('entryAlreadyExists', 'already exists');
-      let parentId: number | null = null;
-      if (parentNorm !== '') {
-        const parent = tx.getByDnNorm(parentNorm);
-        if (!parent) throw DirectoryError.of('noSuchObject', 'parent does not exist', this.matchedDN(dnNorm));
-        parentId = parent.id;
-      } else if (dnNorm !== this.baseNorm) {
-        throw DirectoryError.of('noSuchObject', 'no global superior knowledge');
-      }
-      const id = tx.add({ parentId, dn: userDn, dnNorm, attrs, index: this.indexTerms(attrs) });
-      const after: StoredEntry = { id, parentId, dn: userDn, dnNorm, attrs };
-      for (const h of this.hooks) h(tx, { kind: 'add', after });
-      return after;
-    });
-    this.emit('committed', { kind: 'add', dnNorm: committed.dnNorm });
+    return { dn: prepared.dn, dnNorm, parentNorm: prepared.parentDnNorm ?? '', attrs };
+  }
+
+  /** Stores a prepared add inside a transaction; with ifMissing an existing entry is left alone (returns false). */
+  private applyAdd(tx: WriteTransaction, p: PreparedAdd, ifMissing: boolean, changes: WriteChange[]): boolean {
+    const { dnNorm, parentNorm, attrs } = p;
+    if (tx.getByDnNorm(dnNorm)) {
+      if (ifMissing) return false;
+      throw DirectoryError.of('entryAlreadyExists', 'already exists');
+    }
+    let parentId: number | null = null;
+    if (parentNorm !== '') {
+      const parent = tx.getByDnNorm(parentNorm);
+      if (!parent) throw DirectoryError.of('noSuchObject', 'parent does not exist', this.matchedDN(dnNorm));
+      parentId = parent.id;
+    } else if (dnNorm !== this.baseNorm) {
+      throw DirectoryError.of('noSuchObject', 'no global superior knowledge');
+    }
+    const id = tx.add({ parentId, dn: p.dn, dnNorm, attrs, index: this.indexTerms(attrs) });
+    const after: StoredEntry = { id, parentId, dn: p.dn, dnNorm, attrs };
+    changes.push({ kind: 'add', after });
+    return true;
   }
 
   /** A write to a DN outside the naming context: like slapd with no database for it, not a missing entry. */
@@ -591,12 +638,23 @@ export class DirectoryService extends EventEmitter implements Directory {
   }
 
   async modify(dn: string, changes: Modification[], ctx: OperationContext): Promise<void> {
+    const prepared = await this.prepareModify(dn, changes, ctx);
+    this.backend.write((tx) => {
+      const changes: WriteChange[] = [];
+      this.applyModify(tx, prepared, ctx, changes);
+      this.runHooks(tx, changes);
+    });
+    this.emit('committed', { kind: 'modify', dnNorm: prepared.dnNorm });
+  }
+
+  /** The checks of a modify that need no transaction (ACL, NO-USER-MODIFICATION), and the password hashing. */
+  private async prepareModify(dn: string, changes: Modification[], ctx: OperationContext): Promise<PreparedModify> {
     const dnNorm = this.dn.normalize(dn);
     this.mustHold(dnNorm);
     this.rejectNoUserMod(changes);
     const relax = this.mayRelax(ctx);
     // Hash clear-text passwords before entering the (synchronous) transaction.
-    const prepared: Array<Modification & { at: AttributeType; name: string }> = [];
+    const prepared: PreparedModify['changes'] = [];
     for (const m of changes) {
       const { at, name } = canonicalName(this.schema, m.attribute);
       let values = m.values;
@@ -606,56 +664,102 @@ export class DirectoryService extends EventEmitter implements Directory {
       if (!this.can(ctx, dnNorm, at, 'write')) throw DirectoryError.of('insufficientAccessRights', `no write access to ${at.name}`);
       prepared.push({ ...m, values, at, name });
     }
-    this.backend.write((tx) => {
-      const before = tx.getByDnNorm(dnNorm);
-      if (!before) throw DirectoryError.of('noSuchObject', 'no such entry', this.matchedDN(dnNorm));
-      const attrs: AttributeMap = {};
-      for (const [k, v] of Object.entries(before.attrs)) attrs[k] = v.slice();
-      for (const m of prepared) applyModification(this.schema, attrs, m);
-      const rdn = parseDN(before.dn)[0];
-      for (const ava of rdn) {
-        const at = this.schema.attributeType(ava.type);
-        if (!at) continue;
-        const want = this.schema.normalizeValue(at, ava.value);
-        if (!(attrs[at.name] ?? []).some((v) => this.schema.normalizeValue(at, v) === want)) {
-          throw DirectoryError.of('notAllowedOnRDN', `value of naming attribute '${at.name}' is not present in entry`);
-        }
+    return { dnNorm, changes: prepared, relax: this.mayRelax(ctx) };
+  }
+
+  private applyModify(tx: WriteTransaction, p: PreparedModify, ctx: OperationContext, changes: WriteChange[]): void {
+    const { dnNorm } = p;
+    const before = tx.getByDnNorm(dnNorm);
+    if (!before) throw DirectoryError.of('noSuchObject', 'no such entry', this.matchedDN(dnNorm));
+    const attrs: AttributeMap = {};
+    for (const [k, v] of Object.entries(before.attrs)) attrs[k] = v.slice();
+    for (const m of p.changes) applyModification(this.schema, attrs, m);
+    const rdn = parseDN(before.dn)[0];
+    for (const ava of rdn) {
+      const at = this.schema.attributeType(ava.type);
+      if (!at) continue;
+      const want = this.schema.normalizeValue(at, ava.value);
+      if (!(attrs[at.name] ?? []).some((v) => this.schema.normalizeValue(at, v) === want)) {
+        throw DirectoryError.of('notAllowedOnRDN', `value of naming attribute '${at.name}' is not present in entry`);
       }
-      this.checkWrittenEntry(attrs, relax, before.attrs);
-      // An entry keeps its structural class for life (slapd: objectClassModsProhibited, which Relax Rules
-      // lifts); auxiliary classes and superclasses of the structural one may come and go.
-      const stored = before.attrs.structuralObjectClass?.[0];
-      // 'top' marks an entry imported without a structural class (import --relaxed): it may gain one.
-      const wasStructural = stored && this.schema.objectClass(stored)?.kind === 'STRUCTURAL' ? stored : this.structuralClass(before.attrs);
-      const nowStructural = this.structuralClass(attrs);
-      if (!relax && wasStructural && nowStructural && wasStructural.toLowerCase() !== nowStructural.toLowerCase()) {
-        throw DirectoryError.of('objectClassModsProhibited', `structural object class modification from '${wasStructural}' to '${nowStructural}' not allowed`);
-      }
-      attrs.modifiersName = [ctx.identity.dnNorm === SYSTEM_IDENTITY.dnNorm ? '' : ctx.identity.dn];
-      attrs.modifyTimestamp = [generalizedTime()];
-      attrs.entryCSN = [csn()];
-      tx.update({ id: before.id, attrs, index: this.indexTerms(attrs) });
-      const after = { ...before, attrs };
-      for (const h of this.hooks) h(tx, { kind: 'modify', before, after });
-    });
-    this.emit('committed', { kind: 'modify', dnNorm });
+    }
+    this.checkWrittenEntry(attrs, p.relax, before.attrs);
+    // An entry keeps its structural class for life (slapd: objectClassModsProhibited, which Relax Rules
+    // lifts); auxiliary classes and superclasses of the structural one may come and go.
+    const stored = before.attrs.structuralObjectClass?.[0];
+    // 'top' marks an entry imported without a structural class (import --relaxed): it may gain one.
+    const wasStructural = stored && this.schema.objectClass(stored)?.kind === 'STRUCTURAL' ? stored : this.structuralClass(before.attrs);
+    const nowStructural = this.structuralClass(attrs);
+    if (!p.relax && wasStructural && nowStructural && wasStructural.toLowerCase() !== nowStructural.toLowerCase()) {
+      throw DirectoryError.of('objectClassModsProhibited', `structural object class modification from '${wasStructural}' to '${nowStructural}' not allowed`);
+    }
+    attrs.modifiersName = [ctx.identity.dnNorm === SYSTEM_IDENTITY.dnNorm ? '' : ctx.identity.dn];
+    attrs.modifyTimestamp = [generalizedTime()];
+    attrs.entryCSN = [csn()];
+    tx.update({ id: before.id, attrs, index: this.indexTerms(attrs) });
+    const after = { ...before, attrs };
+    changes.push({ kind: 'modify', before, after });
   }
 
   async delete(dn: string, ctx: OperationContext): Promise<void> {
+    const dnNorm = this.prepareDelete(dn, ctx);
+    this.backend.write((tx) => {
+      const changes: WriteChange[] = [];
+      this.applyDelete(tx, dnNorm, changes);
+      this.runHooks(tx, changes);
+    });
+    this.emit('committed', { kind: 'delete', dnNorm });
+  }
+
+  private prepareDelete(dn: string, ctx: OperationContext): string {
     const dnNorm = this.dn.normalize(dn);
     this.mustHold(dnNorm);
     if (!this.can(ctx, dnNorm, ENTRY, 'write')) {
       this.resolve(dnNorm);
       throw DirectoryError.of('insufficientAccessRights', 'no write access to entry');
     }
-    this.backend.write((tx) => {
-      const before = tx.getByDnNorm(dnNorm);
-      if (!before) throw DirectoryError.of('noSuchObject', 'no such entry', this.matchedDN(dnNorm));
-      if (tx.hasChildren(before.id)) throw DirectoryError.of('notAllowedOnNonLeaf', 'subordinate objects must be deleted first');
-      tx.remove(before.id);
-      for (const h of this.hooks) h(tx, { kind: 'delete', before });
+    return dnNorm;
+  }
+
+  private applyDelete(tx: WriteTransaction, dnNorm: string, changes: WriteChange[]): void {
+    const before = tx.getByDnNorm(dnNorm);
+    if (!before) throw DirectoryError.of('noSuchObject', 'no such entry', this.matchedDN(dnNorm));
+    if (tx.hasChildren(before.id)) throw DirectoryError.of('notAllowedOnNonLeaf', 'subordinate objects must be deleted first');
+    tx.remove(before.id);
+    changes.push({ kind: 'delete', before });
+  }
+
+  /**
+   * Several writes as one transaction (provisioning: a domain with its group, branches and DNS records):
+   * each write gets exactly the checks of the single operation (DN rules, ACL, schema, password hashing,
+   * the write hooks such as the SOA serial), they apply in order, and either all commit or none does
+   * (the first failure throws its DirectoryError and rolls the rest back). Consumers of the change feed
+   * see one 'committed' notice per entry written, after the commit.
+   */
+  async writeBatch(writes: readonly BatchWrite[], ctx: OperationContext): Promise<void> {
+    const prepared: Array<(tx: WriteTransaction, changes: WriteChange[]) => void> = [];
+    for (const w of writes) {
+      if (w.op === 'add') {
+        const p = await this.prepareAdd(w.dn, w.attributes, ctx);
+        prepared.push((tx, changes) => this.applyAdd(tx, p, !!w.ifMissing, changes));
+      } else if (w.op === 'modify') {
+        const p = await this.prepareModify(w.dn, w.changes, ctx);
+        prepared.push((tx, changes) => this.applyModify(tx, p, ctx, changes));
+      } else {
+        const dnNorm = this.prepareDelete(w.dn, ctx);
+        prepared.push((tx, changes) => this.applyDelete(tx, dnNorm, changes));
+      }
+    }
+    if (prepared.length === 0) return;
+    const done = this.backend.write((tx) => {
+      const changes: WriteChange[] = [];
+      for (const apply of prepared) apply(tx, changes);
+      // The hooks see the whole batch at once: a new zone's records and its SOA raise no serial, a zone
+      // changed by several writes is raised once.
+      this.runHooks(tx, changes);
+      return changes;
     });
-    this.emit('committed', { kind: 'delete', dnNorm });
+    for (const c of done) this.emit('committed', { kind: c.kind, dnNorm: (c.after ?? c.before)!.dnNorm });
   }
 
   async modifyDN(dn: string, newRdnText: string, deleteOldRdn: boolean, newSuperior: string | undefined, ctx: OperationContext): Promise<void> {
@@ -709,7 +813,7 @@ export class DirectoryService extends EventEmitter implements Directory {
       const newDn = formatRDN(newRdn[0]) + (superiorRdns.length ? ',' + (newSuperior !== undefined ? formatDN(superiorRdns) : before.dn.slice(before.dn.indexOf(',') + 1)) : '');
       tx.move({ id: before.id, newParentId, newDn, newDnNorm: newNorm, attrs, index: this.indexTerms(attrs) }, before.dnNorm, before.dn);
       const after: StoredEntry = { id: before.id, parentId: newParentId, dn: newDn, dnNorm: newNorm, attrs };
-      for (const h of this.hooks) h(tx, { kind: 'rename', before, after });
+      this.runHooks(tx, [{ kind: 'rename', before, after }]);
     });
     this.emit('committed', { kind: 'rename', dnNorm: newNorm, oldDnNorm: dnNorm });
   }

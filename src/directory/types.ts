@@ -78,6 +78,13 @@ export interface Modification {
   values: string[];
 }
 
+/** One write of DirectoryService.writeBatch: several of these commit together or not at all. */
+export type BatchWrite =
+  /** ifMissing: an entry already at the DN is left as it is (shared branches such as ou=DNS's dc=com). */
+  | { op: 'add'; dn: string; attributes: Record<string, string[]>; ifMissing?: boolean }
+  | { op: 'modify'; dn: string; changes: Modification[] }
+  | { op: 'delete'; dn: string };
+
 export interface Directory {
   search(req: SearchRequest, ctx: OperationContext): SearchOutcome;
   /** Returns true for compareTrue, false for compareFalse; throws DirectoryError otherwise. */

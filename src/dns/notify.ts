@@ -24,6 +24,18 @@ export function parseTarget(text: string): NotifyTarget {
   return { host: m[1], port: m[2] ? Number(m[2]) : 53 };
 }
 
+/**
+ * BIND's `notify` statement: yes = the zone's NS hosts (other than the SOA primary) and the configured
+ * targets (also-notify), explicit = only the configured targets, no = nobody.
+ */
+export type NotifyMode = 'yes' | 'explicit' | 'no';
+
+/** Whom to NOTIFY for one zone change; the NS hosts are only looked up in mode yes. */
+export function notifyTargetsFor(mode: NotifyMode, configured: NotifyTarget[], nsHosts: () => NotifyTarget[]): NotifyTarget[] {
+  if (mode === 'no') return [];
+  return mode === 'yes' ? [...configured, ...nsHosts()] : configured;
+}
+
 export interface NotifyLogger {
   info?(obj: object, msg?: string): void;
   warn?(obj: object, msg?: string): void;

@@ -11,7 +11,7 @@ import type { Entry } from '../directory/types';
 import { addReverseZones, buildZonesReport, classifyEntry, ptrFlagsOf, reverseZoneOfAddress, type PtrFlag } from './build';
 import { DnsEngine, QueryEvent } from './engine';
 import { canonicalName } from './name';
-import { Notifier, NotifyTarget, parseTarget } from './notify';
+import { Notifier, NotifyMode, NotifyTarget, notifyTargetsFor, parseTarget } from './notify';
 import type { TsigKey } from './tsig';
 import { initialSerial, SerialFormat } from './serial';
 import { ResponseRateLimiter, truncatedResponse, type RrlOptions } from './rrl';
@@ -48,6 +48,8 @@ export interface DnsServerOptions {
   notifyRetry?: number;
   /** Also NOTIFY the addresses of each zone's NS hosts that we know (other than the SOA primary), like BIND. */
   notifyNsRecords?: boolean;
+  /** BIND's notify yes | explicit | no; overrides notifyNsRecords (yes = NS hosts too, explicit = `notify` only). */
+  notifyMode?: NotifyMode;
   serialFormat?: SerialFormat;
   udpPayload?: number;
   tcpIdleSeconds?: number;
@@ -221,7 +223,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     onQuery: opts.observer?.onQuery,
     onSerialChange: (zone) => {
       opts.observer?.onSerial?.(zone.origin, zone.serial);
-      const targets = [...notifyTargets(zone.origin), ...(opts.notifyNsRecords ? nsTargets(engine, zone) : [])];
+      const mode = opts.notifyMode ?? (opts.notifyNsRecords ? 'yes' : 'explicit');
+      const targets = notifyTargetsFor(mode, notifyTargets(zone.origin), () => nsTargets(engine, zone));
       if (targets.length) notifier.notify(zone.origin, zone.soa, zone.soaSet.ttl, targets);
     },
   });

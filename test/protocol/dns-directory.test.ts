@@ -43,7 +43,7 @@ describe('dns server over the directory (in-process store)', function () {
     store = openStore(config);
     const devNull = fs.createWriteStream('/dev/null') as unknown as NodeJS.WriteStream;
     await importLdif(store, fs.createReadStream(DEMO_LDIF), 'demo', { relaxed: false, progress: new Progress('import', devNull) });
-    dns = await startDnsServer({ directory: store.directory, backend: store.backend, listen: { host: '127.0.0.1', port: 0 }, pollIntervalMs: 0, metrics });
+    dns = await startDnsServer({ directory: store.directory, backend: store.backend, listen: { host: '127.0.0.1', port: 0 }, pollIntervalMs: 0, metrics, notifyMode: 'explicit' });
     socket = dgram.createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
   });
@@ -186,7 +186,7 @@ describe('dns server over the directory (in-process store)', function () {
   it('writes by another process on the same store are picked up by polling the change log', async () => {
     const other = openStore(loadConfig(['--db', path.join(dir, 'ispd.sqlite')], {}));
     installSerialHook(other.directory);
-    const polling = await startDnsServer({ backend: store.backend, listen: { host: '127.0.0.1', port: 0 }, pollIntervalMs: 100 });
+    const polling = await startDnsServer({ backend: store.backend, listen: { host: '127.0.0.1', port: 0 }, pollIntervalMs: 100, notifyMode: 'explicit' });
     try {
       const before = polling.zones().find((z) => z.origin === 'example.com')!.serial;
       await other.directory.modify(`relativeDomainName=www,aRecord=192.0.2.10,ou=aRecord,${ZONE_DN}`, [{ operation: 'add', attribute: 'aRecord', values: ['192.0.2.99'] }], SYSTEM_CONTEXT);

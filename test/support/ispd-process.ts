@@ -72,6 +72,9 @@ export async function startIspd(options: IspdOptions = {}): Promise<IspdHandle> 
         `127.0.0.1:${dnsPort}`,
         '--metrics',
         `127.0.0.1:${metricsPort}`,
+        // NOTIFY only to targets a test names: the demo zones' NS hosts are public addresses (issue 12).
+        '--set',
+        'dns.notifyMode=explicit',
         ...(options.config ?? []),
       ],
       host: '127.0.0.1',

@@ -225,8 +225,8 @@ describe('config', () => {
         assert.equal(error.key, key);
         assert.equal(error.expected, def.type.expected);
       }
-      // Only free-text options (paths, names, URLs) take any string.
-      assert.deepEqual([...acceptsAnyText].sort(), ['acl.file', 'db', 'postgres.url', 'runAs.group', 'runAs.user', 'tls.ca', 'tls.cert', 'tls.key']);
+      // Only free-text options (paths, names, URLs, commands) take any string.
+      assert.deepEqual([...acceptsAnyText].sort(), ['acl.file', 'db', 'postgres.url', 'provision.homeDirectory', 'provision.loginShell', 'provision.postAdd', 'provision.postDelete', 'runAs.group', 'runAs.user', 'tls.ca', 'tls.cert', 'tls.key']);
     });
 
     it('with the file and line for a bad value in the YAML file', () => {
