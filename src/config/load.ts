@@ -269,7 +269,6 @@ function checkCombinations(values: Map<string, unknown>, sources: Map<string, st
     values.set('ldaps.listen', null);
   }
   if (cert === null && get<boolean>('ldap.requireTlsForBind')) fail('ldap.requireTlsForBind', 'needs tls.cert and tls.key (StartTLS and LDAPS need a certificate)');
-  if (get('backend') === 'postgres' && get('postgres.url') === null) fail('postgres.url', 'must be set when backend is postgres');
 
   // TSIG key names used elsewhere must be keys we have (a typo would refuse every transfer or send unsigned NOTIFYs).
   const tsigNames = new Set(get<readonly string[]>('dns.tsig.keys').map((spec) => spec.split(':').slice(-2, -1)[0].toLowerCase().replace(/\.$/, '')));
