@@ -141,7 +141,9 @@ export async function addDomain(p: Provisioner, req: AddDomainRequest): Promise<
       ispmanMaxVhosts: ['-1'],
       ispmanMaxDatabases: ['-1'],
       ispmanDomainService: ['mail', 'http'],
-      FTPStatus: ['active'],
+      // pure-ftpd-ldap lets in only FTPStatus enabled (or TRUE); ISPMan's template default 'active' locks the
+      // account out (test/interop/ftp-login.test.ts), so the value its web form sends is written.
+      FTPStatus: ['enabled'],
       // ISPMan defaultDomainFtpQuota
       FTPQuotaMBytes: ['20'],
     };

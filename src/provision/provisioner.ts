@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { DirectoryService } from '../directory/operations';
 import { DirectoryError, ResultCode } from '../directory/errors';
 import { escapeFilterValue, parseFilter } from '../directory/filter';
-import type { BatchWrite, Entry, OperationContext, Scope } from '../directory/types';
+import { SCAN_PAUSE, type BatchWrite, type Entry, type OperationContext, type Scope } from '../directory/types';
 import type { RecordSource } from './dns-template';
 import { ProvisionError } from './errors';
 import { countersDn } from './names';
@@ -81,8 +81,8 @@ export class Provisioner {
     let outcome;
     try {
       outcome = this.directory.search({ base, scope, filter: parseFilter(filter), attributes, typesOnly: false, sizeLimit: 0, timeLimit: 0 }, this.ctx);
-      const out = [...outcome.entries];
-      return out;
+      // SCAN_PAUSE marks are for adapters that share an event loop with other clients; a batch job just reads on.
+      return [...outcome.entries].filter((entry): entry is Entry => entry !== SCAN_PAUSE);
     } catch (e) {
       if (e instanceof DirectoryError && e.code === ResultCode.noSuchObject) return [];
       throw e;

@@ -57,7 +57,9 @@ export async function addVhost(p: Provisioner, req: AddVhostRequest): Promise<{ 
           homeDirectory: [`${first(domainEntry, 'homeDirectory')}/vhosts/${vhost}`],
           userPassword: [req.password ?? randomPassword()],
           loginShell: [p.settings.loginShell],
-          FTPStatus: ['active'],
+          // pure-ftpd-ldap lets in only FTPStatus enabled (or TRUE); ISPMan's template default 'active' locks the
+          // account out (test/interop/ftp-login.test.ts), so the value its web form sends is written.
+          FTPStatus: ['enabled'],
           ispmanStatus: ['active'],
           ispmanVhostStats: ['enable'],
           // ISPMan defaultVhostFtpQuota

@@ -31,6 +31,8 @@ export interface IspdHandle {
   metricsPort: number;
   dbFile: string;
   dir: string;
+  /** The main process's id (the workers are its children: see processTreeRss). */
+  pid: number;
   /** What the server wrote to stdout/stderr so far. */
   output(): string;
   /** SIGTERM, then SIGKILL after a grace period; removes the temp dir. */
@@ -99,6 +101,7 @@ export async function startIspd(options: IspdOptions = {}): Promise<IspdHandle> 
       metricsPort,
       dbFile,
       dir,
+      pid: server.child.pid!,
       output: server.output,
       stop: async () => {
         await server.stop();
