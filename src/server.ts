@@ -228,6 +228,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       allowTransfer: [...config.dns.allowTransfer],
       serialFormat: config.dns.serialFormat,
       udpPayload: config.dns.udpPayload,
+      signatureValidity: config.dns.dnssec.signatureValidity,
+      signatureRefresh: config.dns.dnssec.signatureRefresh,
       logger: logger.child({ subsystem: 'dns' }),
       metrics,
       observer: {
