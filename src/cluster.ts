@@ -35,7 +35,7 @@ const DNS_WORKER_ENV = 'ISPD_CLUSTER_DNS';
 const BARRIER_WAIT_MS = 1000;
 const BARRIER_GIVE_UP_MS = 2000;
 /** The directory operations that commit writes (a barrier follows each one that changed DNS data). */
-const WRITE_OPERATIONS = ['add', 'modify', 'delete', 'modifyDN'] as const;
+const WRITE_OPERATIONS = ['add', 'modify', 'delete', 'modifyDN', 'writeBatch'] as const;
 
 type Message =
   | { type: 'ispd:ready'; ldap: { host: string; port: number } | null; ldaps: { host: string; port: number } | null }
@@ -45,6 +45,8 @@ type Message =
   /** worker → primary: answer when every process serves DNS from what this worker committed so far; primary → worker: the same for its copy. */
   | { type: 'ispd:dns-barrier'; id: number }
   | { type: 'ispd:dns-barrier-done'; id: number }
+  /** worker → primary: it stopped (busy) or resumed reading the shared UDP socket while it runs unindexed LDAP searches. */
+  | { type: 'ispd:dns-busy'; busy: boolean }
   | { type: 'ispd:metrics-request'; id: number }
   | { type: 'ispd:metrics'; id: number; metrics: MetricsJson }
   | { type: 'ispd:bind-result'; ok: boolean; dn: string; address: string }
@@ -77,29 +79,32 @@ export interface WorkerHooks {
 
 /** Worker side: report readiness and commits to the primary, answer metric requests, obey reload/shutdown. */
 export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
+  // The primary can die between the connected check and the write (the channel then fails with EPIPE): with
+  // a callback the failure is ours to handle instead of an 'error' event that would end this process. The
+  // 'disconnect' that follows drains and stops this worker.
   const send = (m: Message) => {
-    if (process.connected) process.send!(m);
+    if (!process.connected) return;
+    process.send!(m, undefined, {}, (err) => {
+      if (err) server.logger.debug({ kind: m.type, err: err.message }, 'cluster: the primary is gone; message not sent');
+    });
   };
   const directory = server.store.directory;
   directory.on('committed', (change: unknown) => send({ type: 'ispd:committed', change }));
-  const replica = process.env[DNS_WORKER_ENV] === '1' ? server.startDnsReplica() : null;
+  // The value is the number of workers sharing the UDP socket (each applies its share of the RRL rates).
+  const udpReaders = Number(process.env[DNS_WORKER_ENV] ?? 0);
+  const replica = udpReaders >= 1 ? server.startDnsReplica(udpReaders) : null;
   const barrier = replica ? holdWritesForDns(directory, replica, send) : null;
-  // Failed-bind counts are shared: each worker tells the others (through the primary) of the failures and
-  // successes it sees, so a client spreading its guesses over connections meets the same limits.
-  const throttle = server.store.directory.throttle;
-  const local = throttle && { failure: throttle.recordFailure.bind(throttle), success: throttle.recordSuccess.bind(throttle) };
-  if (throttle && local) {
-    throttle.recordFailure = (dn, address) => {
-      local.failure(dn, address);
-      send({ type: 'ispd:bind-result', ok: false, dn, address });
-    };
-    throttle.recordSuccess = (dn, address) => {
-      // Most binds succeed with nothing on record: only a success that clears failures is worth telling.
-      const clears = throttle.hasFailures(dn);
-      local.success(dn, address);
-      if (clears) send({ type: 'ispd:bind-result', ok: true, dn, address: address ?? '' });
-    };
+  // DNS never waits behind LDAP work: while this worker scans, the other processes read the UDP socket.
+  if (replica) {
+    server.onLdapScanning((busy) => {
+      replica.setReading(!busy);
+      send({ type: 'ispd:dns-busy', busy });
+    });
   }
+  // Failed-bind counts are shared: each worker tells the others (through the primary) of the failures and
+  // successes it records, so a client spreading its guesses over connections meets the same limits.
+  const throttle = server.store.directory.throttle;
+  throttle?.onRecorded((o) => send({ type: 'ispd:bind-result', ok: o.ok, dn: o.dn, address: o.address }));
   process.on('message', (m: Message, handle?: unknown) => {
     if (m?.type === 'ispd:committed') {
       // Another worker wrote: read the change log now (synchronously, so a barrier behind this message finds it done).
@@ -118,15 +123,20 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
       replica?.flushMetrics?.();
       void server.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'ispd:metrics', id: m.id, metrics }));
     } else if (m?.type === 'ispd:bind-result') {
-      if (local) (m.ok ? local.success : local.failure)(m.dn, m.address);
+      throttle?.applyPeerOutcome({ ok: m.ok, dn: m.dn, address: m.address });
     } else if (m?.type === 'ispd:reload') {
       void hooks.reload();
     } else if (m?.type === 'ispd:shutdown') {
       void hooks.stop('primary');
     }
   });
-  // The primary is gone (crashed or killed): nothing would route connections to us any more.
-  process.on('disconnect', () => void hooks.stop('primary gone'));
+  // The primary is gone (crashed or killed): nothing would route connections to us any more. Writes waiting
+  // for the DNS barrier are answered (they committed, and this process's copy has them) as the drain begins.
+  process.on('disconnect', () => {
+    server.logger.warn({}, 'cluster: the primary process is gone; draining and exiting');
+    barrier?.releaseAll();
+    void hooks.stop('primary gone');
+  });
   send({ type: 'ispd:ready', ldap: server.ldapAddress(), ldaps: server.ldapsAddress() });
 }
 
@@ -134,7 +144,7 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
  * Worker side of the write → DNS barrier: each directory write that moved this worker's DNS copy (so it
  * touched zone data) resolves only once the primary reports every process's copy current.
  */
-function holdWritesForDns(directory: RunningServer['store']['directory'], replica: DnsReplica, send: (m: Message) => void): { done(id: number): void } {
+function holdWritesForDns(directory: RunningServer['store']['directory'], replica: DnsReplica, send: (m: Message) => void): { done(id: number): void; releaseAll(): void } {
   let nextId = 1;
   const waiting = new Map<number, () => void>();
   const wait = () =>
@@ -160,7 +170,7 @@ function holdWritesForDns(directory: RunningServer['store']['directory'], replic
       return result;
     };
   }
-  return { done: (id) => waiting.get(id)?.() };
+  return { done: (id) => waiting.get(id)?.(), releaseAll: () => [...waiting.values()].forEach((finish) => finish()) };
 }
 
 export interface Workers {
@@ -170,6 +180,8 @@ export interface Workers {
   /** Prometheus text of the primary's and all workers' metrics together. */
   scrape(): Promise<string>;
   reload(): void;
+  /** Whether LDAP answers: at least one worker listens and the service is not stopping (all did at start). */
+  ready(): boolean;
   /** Asks every worker to drain and waits for them to exit (then kills stragglers). */
   stop(graceMs?: number): Promise<void>;
 }
@@ -187,7 +199,23 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
   let ldap: Workers['ldap'] = null;
   let ldaps: Workers['ldaps'] = null;
 
+  /** Workers that reported their listeners up and are still connected. */
+  const listening = new Set<Worker>();
   const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
+  /**
+   * Every message to a worker goes through here. A worker killed a moment ago still looks connected until
+   * its 'disconnect' is processed, and writing to its channel fails with EPIPE: given a callback, node
+   * reports that to us instead of raising an 'error' event that would end the primary (and with it LDAP and
+   * DNS). The worker's exit, which follows, replaces it.
+   */
+  const sendTo = (worker: Worker, m: Message, handle?: UdpSocket, sent?: () => void): void => {
+    const failed = (err: Error) => {
+      primary.metrics.clusterSendFailures.inc({ kind: m.type.replace(/^ispd:/, '') });
+      log.warn({ pid: worker.process.pid, kind: m.type, err: err.message }, 'cluster: message to a worker not sent (it is gone)');
+    };
+    if (!worker.isConnected()) return failed(new Error('channel closed'));
+    worker.send(m, handle, (err: Error | null) => (err ? failed(err) : sent?.()));
+  };
 
   const dnsSocket = primary.dnsSocketForWorkers();
   /**
@@ -196,6 +224,8 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
    * scenario: 83,600 -> 96,600 qps). It reads again if no worker is left (they are being replaced).
    */
   const udpReaders = new Set<Worker>();
+  /** Workers that were handed the socket (a busy one holds it without reading). */
+  const udpHolders = new Set<Worker>();
   const countUdpReader = (worker: Worker, reading: boolean) => {
     if (!dnsSocket) return;
     if (reading) udpReaders.add(worker);
@@ -213,7 +243,7 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
   const onMessage = (worker: Worker, m: Message) => {
     if (m?.type === 'ispd:committed') {
       directory.emit('committed', m.change);
-      if (dnsSocket) for (const w of live()) if (w !== worker) w.send(m);
+      if (dnsSocket) for (const w of live()) if (w !== worker) sendTo(w, m);
     } else if (m?.type === 'ispd:dns-barrier') {
       // The 'committed' notices before it are already relayed; the other workers answer after applying them.
       const key = nextBarrier++;
@@ -223,15 +253,18 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
         clearTimeout(timer);
         barriers.delete(key);
         // Our own copy re-reads in the microtask the committed notice queued: before any query is read.
-        if (worker.isConnected()) worker.send({ type: 'ispd:dns-barrier-done', id: m.id } satisfies Message);
+        if (worker.isConnected()) sendTo(worker, { type: 'ispd:dns-barrier-done', id: m.id });
       };
       barriers.set(key, { waitingFor: others, finish });
       if (others.size === 0) return finish();
-      for (const w of others) w.send({ type: 'ispd:dns-barrier', id: key } satisfies Message);
+      for (const w of others) sendTo(w, { type: 'ispd:dns-barrier', id: key });
     } else if (m?.type === 'ispd:dns-barrier-done') {
       confirm(m.id, worker);
+    } else if (m?.type === 'ispd:dns-busy') {
+      // A worker busy with scans leaves the socket to the others; with none left reading, the primary reads.
+      if (udpHolders.has(worker)) countUdpReader(worker, !m.busy);
     } else if (m?.type === 'ispd:bind-result') {
-      for (const w of live()) if (w !== worker) w.send(m);
+      for (const w of live()) if (w !== worker) sendTo(w, m);
     } else if (m?.type === 'ispd:metrics') {
       const p = pendingMetrics.get(m.id);
       if (!p) return;
@@ -243,30 +276,51 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
     }
   };
   cluster.on('message', onMessage);
+  // Commits by other processes (the primary watches the store for them): every worker's DNS copy re-reads too.
+  directory.on('committed', (change: { kind?: string } | undefined) => {
+    if (change?.kind === 'external' && dnsSocket) for (const w of live()) w.send({ type: 'ispd:committed', change } satisfies Message);
+  });
 
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const worker = cluster.fork({ ISPD_CLUSTER_WORKER: '1', ...(dnsSocket ? { [DNS_WORKER_ENV]: '1' } : {}) });
+      const worker = cluster.fork({ ISPD_CLUSTER_WORKER: '1', ...(dnsSocket ? { [DNS_WORKER_ENV]: String(count) } : {}) });
       const onReady = (m: Message) => {
         if (m?.type !== 'ispd:ready') return;
         worker.off('message', onReady);
         ldap ??= m.ldap;
         ldaps ??= m.ldaps;
+        listening.add(worker);
         // Its zones are loaded: from now on it answers DNS on our UDP socket too.
-        if (dnsSocket) worker.send({ type: 'ispd:dns-udp' } satisfies Message, dnsSocket, () => countUdpReader(worker, true));
+        if (dnsSocket) sendTo(worker, { type: 'ispd:dns-udp' }, dnsSocket, () => {
+          udpHolders.add(worker);
+          countUdpReader(worker, true);
+        });
         resolve();
       };
       worker.on('message', onReady);
+      // Backstop: an IPC failure not reported through a send callback must not become an unhandled 'error'.
+      worker.on('error', (err: Error) => log.warn({ pid: worker.process.pid, err: err.message }, 'cluster: worker channel error'));
       worker.once('exit', (code, signal) => {
         worker.off('message', onReady);
         reject(new Error(`LDAP worker exited before it was ready (code ${code}, signal ${signal})`));
       });
     });
 
-  cluster.on('exit', (worker, code, signal) => {
-    countUdpReader(worker, false);
+  // A barrier never waits on a worker that cannot answer: it counts as confirmed as soon as its channel closes.
+  const gone = (worker: Worker) => {
     for (const key of [...barriers.keys()]) confirm(key, worker);
+  };
+  cluster.on('disconnect', (worker) => {
+    listening.delete(worker);
+    gone(worker);
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    udpHolders.delete(worker);
+    countUdpReader(worker, false);
+    listening.delete(worker);
+    gone(worker);
     if (stopping) return;
+    primary.metrics.clusterWorkerDeaths.inc({ reason: signal ?? 'exit' });
     log.error({ pid: worker.process.pid, code, signal }, 'LDAP worker died; starting another');
     setTimeout(() => {
       if (!stopping) fork().catch((err) => log.error({ err: (err as Error).message }, 'could not replace an LDAP worker'));
@@ -299,12 +353,13 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
             resolve(v);
           },
         });
-        for (const w of workers) w.send({ type: 'ispd:metrics-request', id } satisfies Message);
+        for (const w of workers) sendTo(w, { type: 'ispd:metrics-request', id });
       });
       return AggregatorRegistry.aggregate([own, ...fromWorkers]).metrics();
     },
+    ready: () => !stopping && listening.size > 0,
     reload() {
-      for (const w of live()) w.send({ type: 'ispd:reload' } satisfies Message);
+      for (const w of live()) sendTo(w, { type: 'ispd:reload' });
     },
     async stop(graceMs = 10_000) {
       stopping = true;
@@ -319,7 +374,7 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
                 clearTimeout(kill);
                 resolve();
               });
-              if (w.isConnected()) w.send({ type: 'ispd:shutdown' } satisfies Message);
+              if (w.isConnected()) sendTo(w, { type: 'ispd:shutdown' });
               else w.process.kill('SIGTERM');
             }),
         ),

@@ -1,22 +1,35 @@
-// Failed-bind throttling (design §8, issue 3 item 5): counts failed simple binds per bind DN and per
-// client address within a sliding window. Once a key holds `limit` failures inside the window, further
-// binds for it are refused without checking the password; the caller answers them exactly like a wrong
-// password (invalidCredentials), so the throttle reveals nothing an attacker could use.
+// Failed-bind throttling (design §8; issue 13: no lockout switch). Failed simple binds are counted within a
+// sliding window per (bind DN, client address) pair, per client address and per DN. The policy slows the
+// guesser down instead of locking the account:
 //
-// Memory is bounded: each key keeps at most `limit` failure times; keys whose newest failure left the
-// window are dropped; and each table holds at most `maxTrackedKeys` keys (the least recently failed go
-// first when it is full).
+//  - A pair (this DN from this address) gets `perDn` failures free; after that its binds are paced: one
+//    attempt per delay, the delay doubling with every further failure (1 s, 2 s, 4 s … up to maxDelay). An
+//    attempt that would have to wait longer than maxDelay (a guesser running binds in parallel) is refused at
+//    once, answered like a wrong password.
+//  - An address gets `perAddress` failures over all DNs free (Dovecot binds for every user from one host),
+//    then is paced the same way: one host guessing many accounts.
+//  - Once a DN has `perDn` failures from all addresses together (guessing spread over many hosts), every
+//    address that already failed on it is paced from its next attempt; each host gets one try.
+//  - An address with no failure for the DN (and under its own limit) is never delayed: the account's owner
+//    logs in from a clean address at once while someone else is guessing. A success clears the pair.
+//
+// Memory is bounded: each key keeps a bounded number of failure times; keys whose newest failure left the
+// window are dropped; each table holds at most `maxTrackedKeys` keys (the least recently failed go first).
 import { isIPv4, isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 export interface BindThrottleOptions {
   /** Length of the sliding window, in seconds. */
   windowSeconds: number;
-  /** Failures per bind DN within the window before binds to that DN are refused; 0 disables. */
+  /** Failures of one DN from one address within the window before that pair is paced; 0 disables. */
   maxFailuresPerDn: number;
-  /** Failures per client address within the window before its binds are refused; 0 disables. */
+  /** Failures from one client address within the window (all DNs) before the address is paced; 0 disables. */
   maxFailuresPerAddress: number;
-  /** Most keys kept per table (DNs, addresses). Default 100000. */
+  /** Longest delay between two attempts of a paced key, in milliseconds. Default 30000. */
+  maxDelayMs?: number;
+  /** The first delay once a key is paced, doubled with every further failure. Default 1000. */
+  baseDelayMs?: number;
+  /** Most keys kept per table (pairs, DNs, addresses). Default 100000. */
   maxTrackedKeys?: number;
   /** IPv6 clients are counted per network of this prefix length (one host usually owns a /64). Default 64. */
   ipv6PrefixLength?: number;
@@ -24,20 +37,31 @@ export interface BindThrottleOptions {
   now?: () => number;
 }
 
-export interface ThrottleVerdict {
-  refused: boolean;
-  /** Which counter refused the attempt (the DN's is reported when both do). */
-  reason?: 'dn' | 'address';
-  /** When the attempt would next be allowed, in milliseconds from now. */
-  retryAfterMs?: number;
+/** One bind outcome as the throttle records it (shared between processes). */
+export interface BindOutcome {
+  ok: boolean;
+  dn: string;
+  address: string;
 }
+
+export interface ThrottleVerdict {
+  /** Refused without checking the password (the caller answers it like a wrong one). */
+  refused: boolean;
+  /** Milliseconds the caller must wait before checking the password (0: at once). */
+  delayMs: number;
+  /** Which counter paced or refused the attempt. */
+  reason?: 'dn' | 'address';
+}
+
+/** Failure times kept per key beyond its free allowance: enough doublings to pass any sane maxDelay. */
+const EXTRA_KEPT = 32;
 
 /** Failure times per key, in a Map kept ordered by each key's most recent failure. */
 class FailureTable {
   private readonly failures = new Map<string, number[]>();
 
   constructor(
-    private readonly limit: number,
+    private readonly keep: number,
     private readonly windowMs: number,
     private readonly maxKeys: number,
   ) {}
@@ -46,23 +70,27 @@ class FailureTable {
     return this.failures.size;
   }
 
-  /** Milliseconds until `key` falls below the limit, or 0 when it is below already. */
-  blockedFor(key: string, now: number): number {
-    if (this.limit <= 0) return 0;
+  /** Failures of `key` inside the window. */
+  count(key: string, now: number): number {
     const times = this.failures.get(key);
-    if (!times || times.length < this.limit) return 0;
-    // times holds the newest `limit` failures, oldest first: the key is blocked while the oldest of them
-    // is still inside the window.
-    const until = times[0]! + this.windowMs;
-    return until > now ? until - now : 0;
+    if (!times) return 0;
+    let n = 0;
+    for (let i = times.length - 1; i >= 0 && times[i]! > now - this.windowMs; i--) n++;
+    return n;
+  }
+
+  /** Time of the newest failure of `key`, or -Infinity. */
+  last(key: string): number {
+    const times = this.failures.get(key);
+    return times && times.length > 0 ? times[times.length - 1]! : -Infinity;
   }
 
   record(key: string, now: number): void {
-    if (this.limit <= 0) return;
+    if (this.keep <= 0) return;
     const times = this.failures.get(key) ?? [];
     this.failures.delete(key); // re-inserted below, so the Map stays ordered by newest failure
     times.push(now);
-    while (times.length > 0 && (times.length > this.limit || times[0]! <= now - this.windowMs)) times.shift();
+    while (times.length > 0 && (times.length > this.keep || times[0]! <= now - this.windowMs)) times.shift();
     this.failures.set(key, times);
     this.expire(now);
   }
@@ -85,11 +113,42 @@ class FailureTable {
   }
 }
 
+/** When each paced key may next try, so parallel attempts queue one delay apart instead of all at once. */
+class Reservations {
+  private readonly next = new Map<string, number>();
+
+  constructor(private readonly maxKeys: number) {}
+
+  get(key: string): number {
+    return this.next.get(key) ?? -Infinity;
+  }
+
+  set(key: string, at: number, now: number): void {
+    this.next.delete(key);
+    this.next.set(key, at);
+    for (const [oldest, when] of this.next) {
+      if (when > now && this.next.size <= this.maxKeys) break;
+      this.next.delete(oldest);
+    }
+  }
+
+  clear(key: string): void {
+    this.next.delete(key);
+  }
+}
+
 export class BindThrottle {
+  private readonly byPair: FailureTable;
   private readonly byDn: FailureTable;
   private readonly byAddress: FailureTable;
+  private readonly reserved: Reservations;
   private readonly now: () => number;
+  private readonly listeners: Array<(outcome: BindOutcome) => void> = [];
   private readonly ipv6PrefixLength: number;
+  private readonly perDn: number;
+  private readonly perAddress: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
 
   constructor(options: BindThrottleOptions) {
     const windowMs = options.windowSeconds * 1000;
@@ -99,52 +158,135 @@ export class BindThrottle {
     }
     const maxKeys = options.maxTrackedKeys ?? 100_000;
     if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new Error('bind throttle maxTrackedKeys must be an integer >= 1');
-    this.byDn = new FailureTable(options.maxFailuresPerDn, windowMs, maxKeys);
-    this.byAddress = new FailureTable(options.maxFailuresPerAddress, windowMs, maxKeys);
+    this.perDn = options.maxFailuresPerDn;
+    this.perAddress = options.maxFailuresPerAddress;
+    this.baseDelayMs = options.baseDelayMs ?? 1000;
+    this.maxDelayMs = options.maxDelayMs ?? 30_000;
+    if (!(this.baseDelayMs > 0) || !(this.maxDelayMs >= this.baseDelayMs)) throw new Error('bind throttle delays must be positive, maxDelayMs >= baseDelayMs');
+    const keepPair = this.perDn > 0 ? this.perDn + EXTRA_KEPT : 0;
+    this.byPair = new FailureTable(keepPair, windowMs, maxKeys);
+    this.byDn = new FailureTable(keepPair, windowMs, maxKeys);
+    this.byAddress = new FailureTable(this.perAddress > 0 ? this.perAddress + EXTRA_KEPT : 0, windowMs, maxKeys);
+    this.reserved = new Reservations(maxKeys);
     this.now = options.now ?? (() => performance.now());
     this.ipv6PrefixLength = options.ipv6PrefixLength ?? 64;
   }
 
   /**
-   * Whether a bind of `dn` (normalized, as the directory compares DNs) from `address` must be refused
-   * now. Refused attempts are not verified, so they are not failures to record: the key unblocks once
-   * its recorded failures age out of the window.
+   * What to do with a bind of `dn` (normalized, as the directory compares DNs) from `address` now: go on,
+   * wait `delayMs` first, or refuse. Asking reserves the attempt's slot: the next attempt of the same paced
+   * key is placed one delay later. The verdict never depends on the password.
    */
   check(dn: string, address: string): ThrottleVerdict {
     const now = this.now();
-    const dnWait = this.byDn.blockedFor(dn, now);
-    const addressWait = this.byAddress.blockedFor(addressKey(address, this.ipv6PrefixLength), now);
-    if (dnWait > 0) return { refused: true, reason: 'dn', retryAfterMs: Math.max(dnWait, addressWait) };
-    if (addressWait > 0) return { refused: true, reason: 'address', retryAfterMs: addressWait };
-    return { refused: false };
+    const addr = addressKey(address, this.ipv6PrefixLength);
+    const pair = pairKey(dn, addr);
+    let at = now;
+    let reason: ThrottleVerdict['reason'];
+    const paced: Array<[string, number]> = [];
+    if (this.perDn > 0) {
+      const failures = this.byPair.count(pair, now);
+      // Guessing spread over many addresses: every address that failed on this DN has used its free try.
+      const elsewhere = this.byDn.count(dn, now) - failures;
+      const free = elsewhere >= this.perDn ? 1 : this.perDn;
+      const delay = this.delayFor(failures - free + 1);
+      if (delay > 0) {
+        paced.push([pair, delay]);
+        const slot = Math.max(now, Math.max(this.reserved.get(pair), this.byPair.last(pair)) + delay);
+        if (slot > at) [at, reason] = [slot, 'dn'];
+      }
+    }
+    if (this.perAddress > 0) {
+      const delay = this.delayFor(this.byAddress.count(addr, now) - this.perAddress + 1);
+      if (delay > 0) {
+        paced.push([addr, delay]);
+        const slot = Math.max(now, Math.max(this.reserved.get(addr), this.byAddress.last(addr)) + delay);
+        if (slot > at) [at, reason] = [slot, 'address'];
+        else reason ??= 'address';
+      }
+    }
+    if (paced.length === 0) return { refused: false, delayMs: 0 };
+    reason ??= 'dn';
+    if (at - now > this.maxDelayMs) return { refused: true, delayMs: 0, reason };
+    for (const [key] of paced) this.reserved.set(key, at, now);
+    return { refused: false, delayMs: at - now, reason };
+  }
+
+  /** The delay of a key `steps` failures past its allowance (0 when within it). */
+  private delayFor(steps: number): number {
+    if (steps <= 0) return 0;
+    return Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(steps - 1, 30));
   }
 
   /** Counts a bind whose password was checked and found wrong (or whose DN does not exist). */
   recordFailure(dn: string, address: string): void {
+    this.countFailure(dn, address);
+    for (const l of this.listeners) l({ ok: false, dn, address });
+  }
+
+  /**
+   * A successful bind clears the failures of its pair (the owner is back); the DN's count from other
+   * addresses and the address's count stay (one host guessing many accounts is not forgiven by one right guess).
+   */
+  recordSuccess(dn: string, address = ''): void {
+    // Most binds succeed with nothing on record: only a success that clears failures is worth telling.
+    const clears = this.listeners.length > 0 && this.hasFailures(dn, address);
+    this.clearPair(dn, address);
+    if (clears) for (const l of this.listeners) l({ ok: true, dn, address });
+  }
+
+  /**
+   * Tells `listener` of every failure recorded here and every success that cleared failures (the cluster
+   * passes them to the other processes, so a client spreading its guesses over them meets the same limits).
+   * Returns the unsubscribe function.
+   */
+  onRecorded(listener: (outcome: BindOutcome) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Applies an outcome another process recorded (not told to the listeners again). */
+  applyPeerOutcome(outcome: BindOutcome): void {
+    if (outcome.ok) this.clearPair(outcome.dn, outcome.address);
+    else this.countFailure(outcome.dn, outcome.address);
+  }
+
+  private countFailure(dn: string, address: string): void {
     const now = this.now();
+    const addr = addressKey(address, this.ipv6PrefixLength);
+    this.byPair.record(pairKey(dn, addr), now);
     this.byDn.record(dn, now);
-    this.byAddress.record(addressKey(address, this.ipv6PrefixLength), now);
+    this.byAddress.record(addr, now);
   }
 
-  /** A successful bind clears its DN's failures; the address keeps its count (one host guessing many
-   *  accounts must not be forgiven by one right guess). */
-  recordSuccess(dn: string, _address?: string): void {
-    this.byDn.clear(dn);
-    this.byDn.expire(this.now());
+  private clearPair(dn: string, address: string): void {
+    const pair = pairKey(dn, addressKey(address, this.ipv6PrefixLength));
+    this.byPair.clear(pair);
+    this.reserved.clear(pair);
+    this.byPair.expire(this.now());
   }
 
-  /** Whether failures of this DN are on record (a success then has something to clear). */
-  hasFailures(dn: string): boolean {
-    return this.byDn.has(dn);
+  /** Whether failures of this DN (from `address`, when given) are on record: a success then has something to clear. */
+  hasFailures(dn: string, address?: string): boolean {
+    if (address === undefined) return this.byDn.has(dn);
+    return this.byPair.has(pairKey(dn, addressKey(address, this.ipv6PrefixLength)));
   }
 
   /** Keys currently tracked, for metrics. */
-  stats(): { trackedDns: number; trackedAddresses: number } {
+  stats(): { trackedDns: number; trackedAddresses: number; trackedPairs: number } {
     const now = this.now();
     this.byDn.expire(now);
     this.byAddress.expire(now);
-    return { trackedDns: this.byDn.size, trackedAddresses: this.byAddress.size };
+    this.byPair.expire(now);
+    return { trackedDns: this.byDn.size, trackedAddresses: this.byAddress.size, trackedPairs: this.byPair.size };
   }
+}
+
+function pairKey(dn: string, addressKeyText: string): string {
+  return `${dn}\u0000${addressKeyText}`;
 }
 
 /**

@@ -2,6 +2,7 @@
 // codes: 0 ok, 1 runtime failure, 2 bad usage or configuration, with a one-line reason on stderr.
 
 import { ConfigError } from '../config/load';
+import { ProvisionError } from '../provision/errors';
 import { UsageError } from './usage';
 
 type Command = (argv: string[]) => Promise<number | void>;
@@ -14,6 +15,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   'check-config': { summary: 'validate the configuration and print the effective values', load: () => require('./check-config').runCheckConfig },
   dnssec: { summary: 'dnssec enable|disable|status|ds|rollover ZONE: DNSSEC signing and keys', load: () => require('./dnssec').runDnssec },
   zone: { summary: 'zone export ZONE: print a zone in BIND master-file format', load: () => require('./zone').runZoneCommand },
+  domain: { summary: 'domain add|del|list|show: hosted domains with their DNS zone', load: () => require('./domain').runDomain },
+  user: { summary: 'user add|del|passwd|show: mail users (add --csv FILE for many)', load: () => require('./user').runUser },
+  alias: { summary: 'alias add|del: extra addresses of a user', load: () => require('./alias').runAlias },
+  forward: { summary: 'forward add|del: where a user\'s mail is also sent', load: () => require('./forward').runForward },
+  vhost: { summary: 'vhost add|del: virtual hosts with their A record', load: () => require('./vhost').runVhost },
+  farm: { summary: 'farm status|retry: users per mail store, queued post-add/delete commands', load: () => require('./farm').runFarm },
 };
 
 function usage(): string {
@@ -42,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     const code = await command.load()(rest);
     return typeof code === 'number' ? code : 0;
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof ProvisionError) {
       process.stderr.write(`ispd ${name}: ${(err as Error).message}\n`);
       return 2;
     }
@@ -53,8 +60,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module || process.argv[1]?.endsWith('/bin/ispd')) {
-  main(process.argv.slice(2)).then(
+/**
+ * Runs the command line of this process and sets its exit code. bin/ispd calls it, however it was reached
+ * (./bin/ispd, npx ispd through node_modules/.bin, an `npm link` symlink on the PATH): recognizing the
+ * script by the path it was started under missed npx's `.bin/ispd`, which then printed nothing.
+ */
+export function run(argv: string[] = process.argv.slice(2)): void {
+  main(argv).then(
     (code) => {
       // serve keeps running; other commands exit with their code.
       if (code !== -1) process.exitCode = code;
@@ -65,3 +77,6 @@ if (require.main === module || process.argv[1]?.endsWith('/bin/ispd')) {
     },
   );
 }
+
+// `node dist/src/cli/main.js …` (npm start, the tests) runs it too.
+if (require.main === module) run();

@@ -18,7 +18,7 @@ export interface DnsDirectory {
   readonly schema?: { attributeType(name: string): unknown };
   on(event: 'committed', cb: () => void): unknown;
   removeListener(event: 'committed', cb: () => void): unknown;
-  addWriteHook(hook: (tx: WriteTransaction, change: { kind: string; before?: StoredEntry; after?: StoredEntry }) => void): void;
+  addWriteHook(hook: (tx: WriteTransaction, changes: ReadonlyArray<{ kind: string; before?: StoredEntry; after?: StoredEntry }>) => void): void;
   indexTerms(attrs: AttributeMap): IndexTerm[];
 }
 
@@ -125,6 +125,10 @@ function countQueries(metrics: Metrics, user: DnsObserver | undefined, scope: 'a
       queryCounts.set(key, (queryCounts.get(key) ?? 0) + 1);
       if (e.qtype === 252 || e.qtype === 251) metrics.dnsTransfers.inc({ kind: e.qtype === 252 ? 'axfr' : 'ixfr', result: e.rcode === 0 ? 'success' : 'refused' });
     },
+    onRateLimited: (action) => {
+      user?.onRateLimited?.(action);
+      metrics.dnsRateLimited.inc({ action });
+    },
     onDuration: (seconds) => {
       user?.onDuration?.(seconds);
       metrics.dnsQueryDuration.observe(seconds);
@@ -142,6 +146,10 @@ function countQueries(metrics: Metrics, user: DnsObserver | undefined, scope: 'a
     observer.onLag = (pending) => {
       user?.onLag?.(pending);
       metrics.changelogLag.set(pending);
+    };
+    observer.onTcpClosed = (reason) => {
+      user?.onTcpClosed?.(reason);
+      metrics.dnsTcpClosed.inc({ reason });
     };
   }
   return { observer, flush };

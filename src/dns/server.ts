@@ -13,9 +13,12 @@ import { dnssecEntryZone } from './dnssec/model';
 import { attachDnssec } from './dnssec/zone-keys';
 import { DnsEngine, QueryEvent } from './engine';
 import { canonicalName } from './name';
-import { Notifier, NotifyTarget, parseTarget } from './notify';
+import { Notifier, NotifyMode, NotifyTarget, notifyTargetsFor, parseTarget } from './notify';
+import type { TsigKey } from './tsig';
 import { initialSerial, SerialFormat } from './serial';
-import { skipAddressLookup } from './udp-handle';
+import { ResponseRateLimiter, truncatedResponse, type RrlOptions } from './rrl';
+import { DnsTcpServer, type TcpCloseReason } from './tcp';
+import { setUdpReading, skipAddressLookup } from './udp-handle';
 import { ZoneSet, type Zone } from './zone';
 
 export interface DnsLogger {
@@ -27,7 +30,7 @@ export interface DnsLogger {
 
 export interface DnsServerOptions {
   /** The store to serve from: loaded at start (then releaseMemory), followed through changesSince(). */
-  backend?: Pick<Backend, 'all' | 'getByDnNorm' | 'changesSince' | 'lastChangeSeq' | 'search' | 'releaseMemory'>;
+  backend?: Pick<Backend, 'all' | 'getByDnNorm' | 'changesSince' | 'lastChangeSeq' | 'search' | 'capabilities'>;
   /** Alternatively a fixed set of entries (CLI tools, tests without a store). */
   entries?: Entry[];
   /** Called with a callback to run after each committed write; returns an unsubscribe function. */
@@ -35,18 +38,32 @@ export interface DnsServerOptions {
   listen: { host: string; port: number };
   /** Addresses/CIDRs allowed AXFR and IXFR. */
   allowTransfer?: string[];
+  /** TSIG keys signed requests may use (answers are signed with the same key). */
+  tsigKeys?: TsigKey[];
+  /** When set, transfers need a TSIG signature with one of these key names. */
+  transferKeys?: string[];
+  /** Name of the key (in tsigKeys) NOTIFY messages are signed with. */
+  notifyKey?: string;
   /** NOTIFY targets: a list for every zone, or per zone ('*' = every zone). "host[:port]" or {host, port}. */
   notify?: Array<string | NotifyTarget> | Record<string, string[]>;
   /** Times an unanswered NOTIFY is resent. */
   notifyRetry?: number;
   /** Also NOTIFY the addresses of each zone's NS hosts that we know (other than the SOA primary), like BIND. */
   notifyNsRecords?: boolean;
+  /** BIND's notify yes | explicit | no; overrides notifyNsRecords (yes = NS hosts too, explicit = `notify` only). */
+  notifyMode?: NotifyMode;
   serialFormat?: SerialFormat;
   udpPayload?: number;
   tcpIdleSeconds?: number;
   /** Fallback polling of the change log (other frontends writing to a shared PostgreSQL). 0 = off. */
   pollIntervalMs?: number;
   maxTcpConnections?: number;
+  /** Response rate limiting over UDP (rrl.ts); absent or responsesPerSecond 0 = off. */
+  rrl?: RrlOptions;
+  /** TCP connections one address (IPv6: one /64) may hold; 0 = no limit. */
+  maxTcpConnectionsPerAddress?: number;
+  /** Seconds a TCP message may take to arrive once its first byte has (the dribbling client's bound). */
+  tcpMessageSeconds?: number;
   logger?: DnsLogger;
   observer?: DnsObserver;
   /** Notify retry timing (tests shorten it). */
@@ -94,6 +111,10 @@ export interface DnsObserver {
   onLag?(pending: number): void;
   /** Handling time of a sample of the queries (one in 64), in seconds. */
   onDuration?(seconds: number): void;
+  /** A UDP response limited by RRL: sent truncated (slip) or dropped. */
+  onRateLimited?(action: 'slipped' | 'dropped'): void;
+  /** A TCP connection refused or closed by us (limits, deadlines, bad framing). */
+  onTcpClosed?(reason: TcpCloseReason): void;
 }
 
 /** One query in this many is timed for the duration histogram (timing each one costs throughput). */
@@ -108,10 +129,22 @@ const noopLogger: DnsLogger = { info: () => undefined, warn: () => undefined };
 const literalAddress = (address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void =>
   callback(null, address, address.includes(':') ? 6 : 4);
 
-/** The UDP 'message' handler: one query in, its answer out to the sender. */
-function udpAnswerer(udp: dgram.Socket, engine: DnsEngine, logger: DnsLogger, observer: DnsObserver | undefined): (msg: Buffer, rinfo: dgram.RemoteInfo) => void {
+/** The UDP 'message' handler: one query in, its answer out to the sender (through RRL when it is on). */
+function udpAnswerer(udp: dgram.Socket, engine: DnsEngine, logger: DnsLogger, observer: DnsObserver | undefined, rrlOptions: RrlOptions | undefined): (msg: Buffer, rinfo: dgram.RemoteInfo) => void {
   let sampleCounter = 0;
   const onDuration = observer?.onDuration;
+  const limiter = rrlOptions && rrlOptions.responsesPerSecond > 0 ? new ResponseRateLimiter(rrlOptions) : null;
+  const send = (m: Buffer, rinfo: dgram.RemoteInfo): void => {
+    if (limiter) {
+      const verdict = limiter.check(rinfo.address, m);
+      if (verdict !== 'send') {
+        observer?.onRateLimited?.(verdict === 'slip' ? 'slipped' : 'dropped');
+        if (verdict === 'drop') return;
+        m = truncatedResponse(m);
+      }
+    }
+    udp.send(m, rinfo.port, rinfo.address);
+  };
   return (msg, rinfo) => {
     let out: Buffer[] | null;
     try {
@@ -127,13 +160,13 @@ function udpAnswerer(udp: dgram.Socket, engine: DnsEngine, logger: DnsLogger, ob
       logger.warn({ err: (err as Error).message, peer: rinfo.address }, 'DNS request failed');
       return;
     }
-    if (out) for (const m of out) udp.send(m, rinfo.port, rinfo.address);
+    if (out) for (const m of out) send(m, rinfo);
   };
 }
 
 export type DnsReplicaOptions = Pick<
   DnsServerOptions,
-  'backend' | 'entries' | 'onCommitted' | 'allowTransfer' | 'serialFormat' | 'udpPayload' | 'pollIntervalMs' | 'logger' | 'observer' | 'signatureValidity' | 'signatureRefresh'
+  'backend' | 'entries' | 'onCommitted' | 'allowTransfer' | 'tsigKeys' | 'transferKeys' | 'serialFormat' | 'udpPayload' | 'pollIntervalMs' | 'logger' | 'observer' | 'rrl' | 'signatureValidity' | 'signatureRefresh'
 >;
 
 /**
@@ -151,6 +184,11 @@ export interface DnsReplica {
   generation(): number;
   /** Hands the query counts kept since the last call to the metrics registry (index.ts sets it). */
   flushMetrics?(): void;
+  /**
+   * Stops or resumes this process's reads of the shared socket (it still answers what it has read): while its
+   * LDAP side runs scans, the other processes answer the DNS queries (issue 13: DNS never waits behind LDAP).
+   */
+  setReading(reading: boolean): void;
   close(): Promise<void>;
 }
 
@@ -160,6 +198,8 @@ export function startDnsReplica(opts: DnsReplicaOptions): DnsReplica {
   const engine = new DnsEngine({
     udpPayload: opts.udpPayload,
     allowTransfer: opts.allowTransfer,
+    tsigKeys: opts.tsigKeys,
+    transferKeys: opts.transferKeys,
     serialFormat: opts.serialFormat ?? 'date',
     onQuery: opts.observer?.onQuery,
     signatureValidity: opts.signatureValidity,
@@ -172,14 +212,21 @@ export function startDnsReplica(opts: DnsReplicaOptions): DnsReplica {
   const poll = opts.backend && (opts.pollIntervalMs ?? 1000) > 0 ? setInterval(() => source.sync(), opts.pollIntervalMs ?? 1000) : undefined;
   poll?.unref();
   let socket: dgram.Socket | null = null;
+  let reading = true;
   return {
     engine,
     attach(udp) {
       if (socket) throw new Error('the DNS replica already has a socket');
       socket = udp;
-      udp.on('message', udpAnswerer(udp, engine, logger, opts.observer));
+      udp.on('message', udpAnswerer(udp, engine, logger, opts.observer, opts.rrl));
       udp.on('error', (err) => logger.warn({ err: err.message }, 'DNS UDP socket error'));
       skipAddressLookup(udp);
+      if (!reading) setUdpReading(udp, false);
+    },
+    setReading(next) {
+      if (next === reading) return;
+      reading = next;
+      if (socket) setUdpReading(socket, next);
     },
     sync: () => source.sync(),
     generation: () => engine.generation,
@@ -198,8 +245,11 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const logger = opts.logger ?? noopLogger;
   const format = opts.serialFormat ?? 'date';
   const notifyTargets = normalizeNotify(opts.notify);
+  const notifyKey = opts.notifyKey === undefined ? undefined : opts.tsigKeys?.find((k) => k.name === opts.notifyKey!.toLowerCase().replace(/\.$/, ''));
+  if (opts.notifyKey !== undefined && !notifyKey) throw new Error(`NOTIFY key ${opts.notifyKey} is not among the TSIG keys`);
   const notifier = new Notifier({
     logger,
+    key: notifyKey,
     initialDelayMs: opts.notifyInitialDelayMs,
     maxAttempts: (opts.notifyRetry ?? 5) + 1,
     onAcknowledged: (zone, serial, target) => opts.observer?.onNotify?.({ zone, serial, target, result: 'acknowledged' }),
@@ -208,6 +258,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const engine = new DnsEngine({
     udpPayload: opts.udpPayload,
     allowTransfer: opts.allowTransfer,
+    tsigKeys: opts.tsigKeys,
+    transferKeys: opts.transferKeys,
     serialFormat: format,
     onQuery: opts.observer?.onQuery,
     signatureValidity: opts.signatureValidity,
@@ -215,7 +267,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     onSigned: (zone, stats) => logger.debug?.({ zone: zone.origin, serial: zone.serial, ...stats }, 'zone signed'),
     onSerialChange: (zone) => {
       opts.observer?.onSerial?.(zone.origin, zone.serial);
-      const targets = [...notifyTargets(zone.origin), ...(opts.notifyNsRecords ? nsTargets(engine, zone) : [])];
+      const mode = opts.notifyMode ?? (opts.notifyNsRecords ? 'yes' : 'explicit');
+      const targets = notifyTargetsFor(mode, notifyTargets(zone.origin), () => nsTargets(engine, zone));
       if (targets.length) notifier.notify(zone.origin, zone.soa, zone.soaSet.ttl, targets);
     },
   });
@@ -225,20 +278,34 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const resign = refreshTimer(engine, logger);
 
   const tcpIdleMs = (opts.tcpIdleSeconds ?? 10) * 1000;
+  const tcpLimits = {
+    idleMs: tcpIdleMs,
+    messageMs: (opts.tcpMessageSeconds ?? 5) * 1000,
+    maxConnections: opts.maxTcpConnections ?? 512,
+    maxPerAddress: opts.maxTcpConnectionsPerAddress ?? 32,
+    // NSD gives connections 200 ms when more than half of tcp-count is in use; a second leaves room for
+    // a resolver's next query on a slow path.
+    busyIdleMs: 1000,
+  };
   // UDP and TCP share one port number; with port 0 the OS picks the UDP port and TCP may find it taken.
   let udp!: dgram.Socket;
-  let tcp!: net.Server;
-  /** Open TCP connections, destroyed on close (an idle client must not hold shutdown up). */
-  const connections = new Set<net.Socket>();
+  let tcp!: DnsTcpServer;
   for (let attempt = 0; ; attempt++) {
     udp = dgram.createSocket({ type: net.isIPv6(opts.listen.host) ? 'udp6' : 'udp4', lookup: literalAddress });
-    udp.on('message', udpAnswerer(udp, engine, logger, opts.observer));
+    udp.on('message', udpAnswerer(udp, engine, logger, opts.observer, opts.rrl));
     await listenUdp(udp, opts.listen.port, opts.listen.host);
     const port = udp.address().port;
-    tcp = net.createServer((socket) => serveTcp(socket, engine, logger, tcpIdleMs, connections));
-    tcp.maxConnections = opts.maxTcpConnections ?? 512;
+    tcp = new DnsTcpServer({
+      handle: (msg, transport, peer) => engine.handle(msg, transport, peer),
+      limits: tcpLimits,
+      onClosed: (reason, peer) => {
+        opts.observer?.onTcpClosed?.(reason);
+        if (reason === 'perAddressLimit' || reason === 'connectionLimit' || reason === 'messageDeadline') logger.debug?.({ peer, reason }, 'DNS TCP connection closed');
+      },
+      onError: (err, peer) => logger.warn({ err: (err as Error).message, peer }, 'DNS TCP request failed'),
+    });
     try {
-      await listenTcp(tcp, port, opts.listen.host);
+      await tcp.listen(port, opts.listen.host);
       break;
     } catch (err) {
       udp.close();
@@ -273,10 +340,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       clearInterval(resign);
       notifier.close();
       udp.close();
-      await new Promise<void>((resolve) => {
-        tcp.close(() => resolve());
-        for (const s of connections) s.destroy();
-      });
+      await tcp.close();
     },
   };
 }
@@ -288,62 +352,6 @@ function listenUdp(udp: dgram.Socket, port: number, host: string): Promise<void>
       udp.removeListener('error', reject);
       resolve();
     });
-  });
-}
-
-function listenTcp(tcp: net.Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, host, () => {
-      tcp.removeListener('error', reject);
-      resolve();
-    });
-  });
-}
-
-
-/** Per-connection TCP handling: 2-octet length framing (RFC 1035 §4.2.2), pipelining, idle timeout (RFC 7766). */
-function serveTcp(socket: net.Socket, engine: DnsEngine, logger: DnsLogger, idleMs: number, connections: Set<net.Socket>): void {
-  connections.add(socket);
-  socket.on('close', () => connections.delete(socket));
-  socket.setNoDelay(true);
-  socket.setTimeout(idleMs, () => socket.destroy());
-  socket.on('error', () => socket.destroy());
-  let pending: Buffer = Buffer.alloc(0);
-  const peer = socket.remoteAddress ?? '';
-  socket.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    while (pending.length >= 2) {
-      const len = pending.readUInt16BE(0);
-      if (len < 12) {
-        // Not a DNS message: the stream cannot be re-synchronized.
-        socket.destroy();
-        return;
-      }
-      if (pending.length < 2 + len) break;
-      const msg = pending.subarray(2, 2 + len);
-      pending = pending.subarray(2 + len);
-      let out: Buffer[] | null;
-      try {
-        out = engine.handle(msg, 'tcp', peer);
-      } catch (err) {
-        logger.warn({ err: (err as Error).message, peer }, 'DNS TCP request failed');
-        socket.destroy();
-        return;
-      }
-      if (!out) continue;
-      for (const m of out) {
-        const frame = Buffer.allocUnsafe(2 + m.length);
-        frame.writeUInt16BE(m.length, 0);
-        m.copy(frame, 2);
-        socket.write(frame);
-      }
-      // Backpressure: a client that does not read its answers stops being read.
-      if (socket.writableLength > 1 << 20 && !socket.isPaused()) {
-        socket.pause();
-        socket.once('drain', () => socket.resume());
-      }
-    }
   });
 }
 
@@ -401,7 +409,7 @@ class EntrySource {
     // SQLite discards that whole cache at this connection's first read after another process commits: 45 ms
     // at 75,000 entries, paid by the first LDAP write → DNS change (and, through the cluster's write → DNS
     // barrier, by the LDAP response). A backend that can let it go does so now.
-    this.opts.backend?.releaseMemory?.();
+    this.opts.backend?.capabilities.releaseMemory?.();
     this.warmUp();
     this.opts.observer?.onReload?.({ zones: this.engine.zones().length, ms: Date.now() - started, full: true });
   }
@@ -520,6 +528,13 @@ class EntrySource {
       const changes = backend.changesSince(this.seq, 10000);
       if (changes.length === 0) {
         this.opts.observer?.onLag?.(0);
+        return;
+      }
+      if (changes[0].seq !== this.seq + 1) {
+        // The records after our position were pruned (we were behind the log's horizon): what changed in
+        // between is unknown, so every zone is built again from the store.
+        this.logger.info({ at: this.seq, oldest: changes[0].seq }, 'DNS fell behind the pruned change log; reloading all zones');
+        this.loadAll();
         return;
       }
       const dirty = new Set<string>();

@@ -1,8 +1,30 @@
-// A strict reader over @ldapjs/asn1's BerReader. BerReader answers a truncated field with null (or
-// crashes on a missing tag with a TypeError); the request decoders need "this PDU is malformed" as one
-// thrown error instead, and nested lengths checked against the enclosing PDU.
+// A strict reader over @ldapjs/asn1's BerReader. BerReader answers a truncated field with null, throws
+// its own texts ("Expected 0x04: got 0x30") or crashes with a TypeError ("Cannot read properties of null
+// (reading 'length')" for an INTEGER whose length runs past the PDU); the request decoders need "this PDU is
+// malformed" as one thrown error in our own words instead, and nested lengths checked against the enclosing PDU.
 
 import { asn1, type BerReader } from './ldapjs';
+
+/**
+ * A malformed request, described in our own fixed words: the one kind of decoding error whose message may be
+ * sent to the client (as a diagnosticMessage). Anything else thrown while decoding is an internal text and
+ * is only logged (issue 13: JavaScript error text reached fuzzing clients).
+ */
+export class RequestSyntaxError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RequestSyntaxError';
+  }
+}
+
+/** Runs one BerReader call; what it throws becomes `what` in our words (its own text kept as the cause, for the log). */
+function guarded<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw new RequestSyntaxError(what, { cause: err });
+  }
+}
 
 export class BerCursor {
   readonly reader: BerReader;
@@ -25,28 +47,28 @@ export class BerCursor {
 
   /** Enters a constructed element with `tag`; returns the offset where it ends. */
   enter(tag?: number): number {
-    const found = this.reader.readSequence(tag);
-    if (found === null) throw new Error('truncated BER element');
+    const found = guarded('malformed BER element', () => this.reader.readSequence(tag));
+    if (found === null) throw new RequestSyntaxError('truncated BER element');
     const end = this.reader.offset + this.reader.length;
-    if (end > this.size) throw new Error('BER element longer than its container');
+    if (end > this.size) throw new RequestSyntaxError('BER element longer than its container');
     return end;
   }
 
   string(tag = 0x04): string {
-    const value = this.reader.readString(tag);
-    if (value === null) throw new Error('truncated BER string');
+    const value = guarded('malformed BER string', () => this.reader.readString(tag));
+    if (value === null) throw new RequestSyntaxError('truncated BER string');
     return value;
   }
 
   bytes(tag = 0x04): Buffer {
-    const value = this.reader.readString(tag, true);
-    if (value === null) throw new Error('truncated BER string');
+    const value = guarded('malformed BER string', () => this.reader.readString(tag, true));
+    if (value === null) throw new RequestSyntaxError('truncated BER string');
     return value;
   }
 
   integer(tag = 0x02): number {
-    const value = this.reader.readInt(tag);
-    if (!Number.isFinite(value)) throw new Error('bad BER integer');
+    const value = guarded('malformed BER integer', () => this.reader.readInt(tag));
+    if (!Number.isFinite(value)) throw new RequestSyntaxError('bad BER integer');
     return value;
   }
 
@@ -55,18 +77,18 @@ export class BerCursor {
   }
 
   boolean(tag = 0x01): boolean {
-    return this.reader.readBoolean(tag);
+    return guarded('malformed BER boolean', () => this.reader.readBoolean(tag));
   }
 
   /** Skips one whole element (any tag). */
   skip(): void {
     const tag = this.reader.peek();
-    if (tag === null) throw new Error('truncated BER element');
+    if (tag === null) throw new RequestSyntaxError('truncated BER element');
     const end = this.enter(tag);
     this.reader.setOffset(end);
   }
 
   expectAt(end: number): void {
-    if (this.reader.offset !== end) throw new Error('BER element length does not match its contents');
+    if (this.reader.offset !== end) throw new RequestSyntaxError('BER element length does not match its contents');
   }
 }

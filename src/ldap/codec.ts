@@ -16,14 +16,21 @@
 //   response value is BER.
 
 import type { Entry, Filter, Modification, ModificationOp, Scope } from '../directory/types';
-import { BerCursor } from './ber-cursor';
+import { BerCursor, RequestSyntaxError } from './ber-cursor';
 import { decodeFilter } from './filter-ber';
 import { asn1, messages, type LdapjsControl, type LdapjsMessage } from './ldapjs';
 import type { LdapRequest, LdapResultFields, RequestControl } from './types';
 
-/** Raised for any PDU that is not a well-formed LDAP request; the connection answers protocolError and closes. */
+/**
+ * Raised for any PDU that is not a well-formed LDAP request; the connection answers protocolError and closes.
+ * `message` is ours and goes to the client; `internal` is what a library threw, for the log only.
+ */
 export class DecodeError extends Error {
-  constructor(message: string, readonly messageId?: number) {
+  constructor(
+    message: string,
+    readonly messageId?: number,
+    readonly internal?: string,
+  ) {
     super(message);
     this.name = 'DecodeError';
   }
@@ -55,16 +62,42 @@ export function decodeRequest(pdu: Buffer): LdapRequest {
   try {
     const end = cursor.enter(0x30);
     messageId = cursor.integer();
-    if (messageId < 0 || messageId > MAX_MESSAGE_ID) throw new Error(`messageID ${messageId} out of range`);
+    if (messageId < 0 || messageId > MAX_MESSAGE_ID) throw new RequestSyntaxError(`messageID ${messageId} out of range`);
     const request = decodeProtocolOp(cursor, messageId);
     if (cursor.offset < end && cursor.peek() === 0xa0) request.controls = decodeControls(cursor);
     cursor.expectAt(end);
-    if (end !== pdu.length) throw new Error('bytes after the LDAPMessage');
+    if (end !== pdu.length) throw new RequestSyntaxError('bytes after the LDAPMessage');
     return request;
   } catch (err) {
     if (err instanceof DecodeError) throw err;
-    throw new DecodeError(err instanceof Error ? err.message : String(err), messageId);
+    if (err instanceof RequestSyntaxError) throw new DecodeError(err.message, messageId, causeText(err.cause));
+    // @ldapjs/messages' parseToPojo (delete, modifyDN, compare, abandon) throws its own texts and TypeErrors.
+    throw new DecodeError(`malformed ${opName(pdu)} request`, messageId, err instanceof Error ? err.message : String(err));
   }
+}
+
+function causeText(cause: unknown): string | undefined {
+  return cause === undefined ? undefined : cause instanceof Error ? cause.message : String(cause);
+}
+
+const OP_NAMES: Record<number, string> = {
+  [TAG.bindRequest]: 'bind',
+  [TAG.unbindRequest]: 'unbind',
+  [TAG.searchRequest]: 'search',
+  [TAG.modifyRequest]: 'modify',
+  [TAG.addRequest]: 'add',
+  [TAG.delRequest]: 'delete',
+  [TAG.modDNRequest]: 'modify DN',
+  [TAG.compareRequest]: 'compare',
+  [TAG.abandonRequest]: 'abandon',
+  [TAG.extendedRequest]: 'extended',
+};
+
+/** The operation a PDU names (for a fixed error text), read from the tag after the messageID. */
+function opName(pdu: Buffer): string {
+  let at = pdu[1] & 0x80 ? 2 + (pdu[1] & 0x7f) : 2;
+  if (pdu[at] === 0x02 && at + 1 < pdu.length) at += 2 + pdu[at + 1];
+  return OP_NAMES[pdu[at]] ?? 'LDAP';
 }
 
 function decodeProtocolOp(cursor: BerCursor, messageId: number): LdapRequest {
@@ -86,7 +119,7 @@ function decodeProtocolOp(cursor: BerCursor, messageId: number): LdapRequest {
         cursor.expectAt(saslEnd);
         request = { op: 'bind', messageId, controls, version, name, auth: { kind: 'sasl', mechanism } };
       } else {
-        throw new Error(`unknown bind authentication choice 0x${(authTag ?? 0).toString(16)}`);
+        throw new RequestSyntaxError(`unknown bind authentication choice 0x${(authTag ?? 0).toString(16)}`);
       }
       cursor.expectAt(end);
       return request;
@@ -100,7 +133,7 @@ function decodeProtocolOp(cursor: BerCursor, messageId: number): LdapRequest {
       const base = cursor.string();
       const scopeNumber = cursor.enumeration();
       const scope = SCOPES[scopeNumber];
-      if (scope === undefined) throw new Error(`unknown search scope ${scopeNumber}`);
+      if (scope === undefined) throw new RequestSyntaxError(`unknown search scope ${scopeNumber}`);
       const derefAliases = cursor.enumeration();
       const sizeLimit = cursor.integer();
       const timeLimit = cursor.integer();
@@ -111,7 +144,7 @@ function decodeProtocolOp(cursor: BerCursor, messageId: number): LdapRequest {
       while (cursor.offset < attributesEnd) attributes.push(cursor.string());
       cursor.expectAt(attributesEnd);
       cursor.expectAt(end);
-      if (sizeLimit < 0 || timeLimit < 0) throw new Error('negative search limit');
+      if (sizeLimit < 0 || timeLimit < 0) throw new RequestSyntaxError('negative search limit');
       return { op: 'search', messageId, controls, base, scope, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes };
     }
     case TAG.modifyRequest: {
@@ -123,7 +156,7 @@ function decodeProtocolOp(cursor: BerCursor, messageId: number): LdapRequest {
         const changeEnd = cursor.enter(0x30);
         const opNumber = cursor.enumeration();
         const operation = MOD_OPS[opNumber];
-        if (operation === undefined) throw new Error(`unknown modify operation ${opNumber}`);
+        if (operation === undefined) throw new RequestSyntaxError(`unknown modify operation ${opNumber}`);
         const { type, values } = decodePartialAttribute(cursor);
         cursor.expectAt(changeEnd);
         changes.push({ operation, attribute: type, values });
@@ -164,12 +197,12 @@ function decodeProtocolOp(cursor: BerCursor, messageId: number): LdapRequest {
       const end = rewindAfterMeasuring(cursor, tag);
       const pojo = messages.CompareRequest.parseToPojo(cursor.reader);
       cursor.expectAt(end);
-      if (typeof pojo.value !== 'string') throw new Error('truncated compare request');
+      if (typeof pojo.value !== 'string') throw new RequestSyntaxError('truncated compare request');
       return { op: 'compare', messageId, controls, dn: pojo.entry, attribute: pojo.attribute, value: pojo.value };
     }
     case TAG.abandonRequest: {
       const { abandonId } = messages.AbandonRequest.parseToPojo(cursor.reader);
-      if (!Number.isFinite(abandonId)) throw new Error('bad abandon request');
+      if (!Number.isFinite(abandonId)) throw new RequestSyntaxError('bad abandon request');
       return { op: 'abandon', messageId, controls, abandonId };
     }
     case TAG.extendedRequest: {
@@ -181,7 +214,7 @@ function decodeProtocolOp(cursor: BerCursor, messageId: number): LdapRequest {
       return request;
     }
     default:
-      throw new Error(`not an LDAP request: protocolOp tag 0x${(tag ?? 0).toString(16)}`);
+      throw new RequestSyntaxError(`not an LDAP request: protocolOp tag 0x${(tag ?? 0).toString(16)}`);
   }
 }
 

@@ -63,7 +63,6 @@ export class OperationSignal {
 export class Connection {
   readonly id: number;
   readonly peer: string;
-  identity: Identity = ANONYMOUS;
   secure: boolean;
   lastActivity = Date.now();
 
@@ -95,10 +94,23 @@ export class Connection {
     this.peer = options.peer;
     this.secure = options.secure;
     this.socket = socket;
-    this.framer = new PduFramer(server.options.limits.maxPduBytes);
+    this.framer = new PduFramer(server.options.limits.maxPduBytesAnonymous ?? server.options.limits.maxPduBytes);
     this.maxOutstanding = server.options.limits.maxOutstandingPerConnection ?? DEFAULT_MAX_OUTSTANDING;
     this.attach(socket);
   }
+
+  /** Who the connection is bound as; anonymous connections get the smaller PDU limit. */
+  get identity(): Identity {
+    return this.boundAs;
+  }
+
+  set identity(identity: Identity) {
+    this.boundAs = identity;
+    const limits = this.server.options.limits;
+    this.framer.setLimit(identity.dnNorm === '' ? limits.maxPduBytesAnonymous ?? limits.maxPduBytes : limits.maxPduBytes);
+  }
+
+  private boundAs: Identity = ANONYMOUS;
 
   get isClosed(): boolean {
     return this.closed;
@@ -207,7 +219,7 @@ export class Connection {
           request = decodeRequest(pdu);
         } catch (err) {
           if (err instanceof DecodeError) {
-            this.protocolError('malformed_pdu', err.message);
+            this.protocolError('malformed_pdu', err.message, err.internal);
             return;
           }
           throw err;
@@ -360,10 +372,13 @@ export class Connection {
 
   // ---- closing ----------------------------------------------------------------------------------------------
 
-  /** RFC 4511 §4.4.1: tell the client why, then close. The server keeps serving everyone else. */
-  protocolError(reason: string, detail: string): void {
+  /**
+   * RFC 4511 §4.4.1: tell the client why, then close. The server keeps serving everyone else. `detail` is
+   * our own fixed text and goes to the client; `internal` (a library's or the runtime's message) only to the log.
+   */
+  protocolError(reason: string, detail: string, internal?: string): void {
     if (this.closing) return;
-    this.server.logger.warn({ conn: this.id, peer: this.peer, reason, detail }, 'ldap: protocol error, disconnecting');
+    this.server.logger.warn({ conn: this.id, peer: this.peer, reason, detail, internal }, 'ldap: protocol error, disconnecting');
     this.server.observer?.onProtocolError?.(reason);
     try {
       this.socket.write(encodeNoticeOfDisconnection(ResultCode.protocolError, `${reason}: ${detail}`));

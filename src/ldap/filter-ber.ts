@@ -6,7 +6,7 @@
 // (test/unit/ldap-codec.test.ts shows each case). Values here are the octets the client sent, UTF-8 decoded.
 
 import type { Filter } from '../directory/types';
-import { BerCursor } from './ber-cursor';
+import { BerCursor, RequestSyntaxError } from './ber-cursor';
 
 const AND = 0xa0;
 const OR = 0xa1;
@@ -23,7 +23,7 @@ const EXTENSIBLE = 0xa9;
 const MAX_DEPTH = 64;
 
 export function decodeFilter(cursor: BerCursor, depth = 0): Filter {
-  if (depth > MAX_DEPTH) throw new Error(`filter nested deeper than ${MAX_DEPTH}`);
+  if (depth > MAX_DEPTH) throw new RequestSyntaxError(`filter nested deeper than ${MAX_DEPTH}`);
   const tag = cursor.peek();
   switch (tag) {
     case AND:
@@ -66,10 +66,10 @@ export function decodeFilter(cursor: BerCursor, depth = 0): Filter {
         if (partTag === 0x80 && count === 0) filter.initial = value;
         else if (partTag === 0x81 && filter.final === undefined) filter.any.push(value);
         else if (partTag === 0x82 && filter.final === undefined) filter.final = value;
-        else throw new Error('substring filter parts out of order');
+        else throw new RequestSyntaxError('substring filter parts out of order');
         count++;
       }
-      if (count === 0) throw new Error('substring filter without parts');
+      if (count === 0) throw new RequestSyntaxError('substring filter without parts');
       cursor.expectAt(partsEnd);
       cursor.expectAt(end);
       return filter;
@@ -84,13 +84,13 @@ export function decodeFilter(cursor: BerCursor, depth = 0): Filter {
       let dnAttributes = false;
       if (cursor.offset < end && cursor.peek() === 0x84) dnAttributes = cursor.boolean(0x84);
       cursor.expectAt(end);
-      if (rule === undefined && attribute === undefined) throw new Error('extensible filter without rule or type');
+      if (rule === undefined && attribute === undefined) throw new RequestSyntaxError('extensible filter without rule or type');
       const filter: Filter = { type: 'extensible', value, dnAttributes };
       if (rule !== undefined) filter.rule = rule;
       if (attribute !== undefined) filter.attribute = attribute;
       return filter;
     }
     default:
-      throw new Error(`unknown filter tag 0x${(tag ?? 0).toString(16)}`);
+      throw new RequestSyntaxError(`unknown filter tag 0x${(tag ?? 0).toString(16)}`);
   }
 }

@@ -19,7 +19,12 @@ export class PduFramer {
   /** Total size (header + body) of the PDU at the head of the buffer, once its header has been read. */
   private expected = -1;
 
-  constructor(private readonly maxPduBytes: number) {}
+  constructor(private maxPduBytes: number) {}
+
+  /** The limit for PDUs whose header is read from now on (a bind raises it, slapd's sockbuf_max_incoming_auth). */
+  setLimit(maxPduBytes: number): void {
+    this.maxPduBytes = maxPduBytes;
+  }
 
   /** Bytes held for an incomplete PDU (for tests and diagnostics). */
   get pendingBytes(): number {

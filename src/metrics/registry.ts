@@ -33,12 +33,21 @@ export interface Metrics {
   readonly dnsTransfers: Counter<'kind' | 'result'>;
   /** result: acknowledged, timeout, error, received. */
   readonly dnsNotifies: Counter<'result'>;
+  /** action: slipped (sent truncated) or dropped. */
+  readonly dnsRateLimited: Counter<'action'>;
+  /** reason: perAddressLimit, connectionLimit, messageDeadline, idle, badFrame, failed. */
+  readonly dnsTcpClosed: Counter<'reason'>;
   /** Change-log entries written but not yet applied to DNS zones and caches. */
   readonly changelogLag: Gauge;
+  readonly changelogRecords: Gauge;
   /** kind: e.g. search, get, write, changes. */
   readonly backendQueryDuration: Histogram<'kind'>;
   readonly storeSizeBytes: Gauge;
   readonly storeEntries: Gauge;
+  /** LDAP worker processes that died (not asked to stop) and were replaced; reason: the signal name or "exit". */
+  readonly clusterWorkerDeaths: Counter<'reason'>;
+  /** Messages between the primary and a worker that could not be sent (the other side had died); kind: the message type. */
+  readonly clusterSendFailures: Counter<'kind'>;
   /**
    * Registers work to run before each scrape (e.g. reading the store size); returns a function that
    * unregisters it. Hooks run in registration order; one that throws does not stop the scrape.
@@ -126,7 +135,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     ldapBindThrottled: new Counter({
       name: 'ispd_ldap_bind_throttled_total',
-      help: 'LDAP binds refused by failed-bind throttling',
+      help: 'LDAP binds slowed down or refused by failed-bind throttling',
       registers,
     }),
     ldapProtocolErrors: new Counter({
@@ -170,9 +179,26 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['result'] as const,
       registers,
     }),
+    dnsRateLimited: new Counter({
+      name: 'ispd_dns_rate_limited_total',
+      help: 'UDP responses held back by response rate limiting (dns.rrl), by action: slipped (sent truncated, TC=1) or dropped',
+      labelNames: ['action'] as const,
+      registers,
+    }),
+    dnsTcpClosed: new Counter({
+      name: 'ispd_dns_tcp_closed_total',
+      help: 'DNS TCP connections refused or closed by the server, by reason (limits, message deadline, idle, bad framing)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     changelogLag: new Gauge({
       name: 'ispd_changelog_lag',
       help: 'Change-log entries written but not yet applied to DNS zones and caches',
+      registers,
+    }),
+    changelogRecords: new Gauge({
+      name: 'ispd_changelog_records',
+      help: 'Records in the change log (pruned by changeLog.maxAgeSeconds and changeLog.maxRecords)',
       registers,
     }),
     backendQueryDuration: new Histogram({
@@ -190,6 +216,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     storeEntries: new Gauge({
       name: 'ispd_store_entries',
       help: 'Directory entries in the store',
+      registers,
+    }),
+    clusterWorkerDeaths: new Counter({
+      name: 'ispd_cluster_worker_deaths_total',
+      help: 'LDAP worker processes that died without being asked to (crash, OOM killer, kill -9) and were replaced, by signal',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    clusterSendFailures: new Counter({
+      name: 'ispd_cluster_send_failures_total',
+      help: 'Messages between the primary and an LDAP worker that could not be sent because the other process had died, by message kind',
+      labelNames: ['kind'] as const,
       registers,
     }),
     onScrape(hook) {

@@ -68,9 +68,9 @@ export function makeSelfSignedCert(dir: string): { certFile: string; keyFile: st
 }
 
 /** Opens a raw TCP connection; resolves once connected. */
-export function rawConnect(port: number, host = '127.0.0.1'): Promise<net.Socket> {
+export function rawConnect(port: number, host = '127.0.0.1', localAddress?: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port }, () => {
+    const socket = net.connect({ host, port, ...(localAddress ? { localAddress } : {}) }, () => {
       socket.off('error', reject);
       resolve(socket);
     });
@@ -194,8 +194,9 @@ export class RawClient {
     }));
   }
 
-  static async connect(port: number): Promise<RawClient> {
-    return new RawClient(await rawConnect(port));
+  /** `localAddress`: the client's own address (127.0.0.2 … is another client to the server). */
+  static async connect(port: number, localAddress?: string): Promise<RawClient> {
+    return new RawClient(await rawConnect(port, '127.0.0.1', localAddress));
   }
 
   /** A client over an already open socket (a TLSSocket after StartTLS, say). */

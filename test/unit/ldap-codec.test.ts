@@ -258,6 +258,30 @@ describe('ldap codec', () => {
       }
     });
 
+    it('never puts a library or runtime error text in the message meant for the client (issue 13 fuzzing)', () => {
+      // Found by fuzzing: a messageID INTEGER whose length (0x48) runs past the PDU made BerReader crash with
+      // "Cannot read properties of null (reading 'length')", and that text went out as the diagnosticMessage.
+      const cases: Array<[string, string, RegExp]> = [
+        ['30180248056e130408636e3d612c6f3d7830070402636e040161', 'malformed BER integer', /reading 'length'/],
+        // @ldapjs/asn1's own text for a wrong tag inside a compare request (parsed by @ldapjs/messages)
+        ['30180201056e130408636e3d612c6f3d7830070402636e0001ad', 'malformed compare request', /Expected 0x04/],
+        ['30180201056e130408636e3d612c6f3d7830070402636e000161', 'malformed compare request', /Expected 0x04/],
+        ['3018020105' + '6e130408636e3d612c6f3d783007a302636e040161', 'malformed compare request', /Expected 0x04/],
+        ['30180280056e130408636e3d612c6f337830070402636e040161', 'malformed BER integer', /Indefinite length/],
+      ];
+      for (const [hex, shown, internal] of cases) {
+        let caught: unknown;
+        try {
+          decodeRequest(Buffer.from(hex, 'hex'));
+        } catch (err) {
+          caught = err;
+        }
+        assert.ok(caught instanceof DecodeError, hex);
+        assert.equal(caught.message, shown, hex);
+        assert.match(caught.internal ?? '', internal, hex);
+      }
+    });
+
     it('bounds filter nesting', () => {
       const deep = message(1, (w) => {
         w.startSequence(0x63);

@@ -20,154 +20,109 @@ const ALICE = 'uid=alice,ou=users,o=ispman';
 const BOB = 'uid=bob,ou=users,o=ispman';
 
 describe('auth/BindThrottle', () => {
-  it('refuses a DN once it has the limit of failures within the window, and says for how long', () => {
+  it('paces one DN from one address after its free failures, doubling the delay; other addresses bind at once', () => {
     const { throttle, clock } = makeThrottle();
     for (let i = 0; i < 3; i++) {
-      assert.deepEqual(throttle.check(ALICE, '10.0.0.1'), { refused: false }, `attempt ${i + 1}`);
-      throttle.recordFailure(ALICE, `10.0.0.${i + 1}`); // spread over addresses: only the DN counter fills
-      clock.now += 1000;
-    }
-    const verdict = throttle.check(ALICE, '10.0.0.9');
-    assert.equal(verdict.refused, true);
-    assert.equal(verdict.reason, 'dn');
-    // first failure at t0, now t0+3s: the oldest failure leaves the 60 s window in 57 s
-    assert.equal(verdict.retryAfterMs, 57_000);
-    assert.equal(throttle.check(BOB, '10.0.0.9').refused, false, 'other DNs are not affected');
-  });
-
-  it('is a sliding window: the DN is allowed again as its oldest failure ages out, one failure at a time', () => {
-    const { throttle, clock } = makeThrottle();
-    const start = clock.now;
-    for (let i = 0; i < 3; i++) {
-      clock.now = start + i * 10_000;
+      assert.deepEqual(throttle.check(ALICE, '10.0.0.1'), { refused: false, delayMs: 0 }, `attempt ${i + 1}`);
       throttle.recordFailure(ALICE, '10.0.0.1');
     }
-    clock.now = start + 59_999;
-    assert.equal(throttle.check(ALICE, '10.0.0.2').refused, true);
-    clock.now = start + 60_000; // the failure at `start` is now outside the window
-    assert.equal(throttle.check(ALICE, '10.0.0.2').refused, false);
-    throttle.recordFailure(ALICE, '10.0.0.2'); // back at the limit with failures at +10 s, +20 s, +60 s
-    const verdict = throttle.check(ALICE, '10.0.0.2');
-    assert.equal(verdict.refused, true);
-    assert.equal(verdict.retryAfterMs, 10_000);
-    clock.now = start + 70_000;
-    assert.equal(throttle.check(ALICE, '10.0.0.2').refused, false);
+    const first = throttle.check(ALICE, '10.0.0.1');
+    assert.deepEqual(first, { refused: false, delayMs: 1000, reason: 'dn' });
+    clock.now += 1000;
+    throttle.recordFailure(ALICE, '10.0.0.1');
+    assert.equal(throttle.check(ALICE, '10.0.0.1').delayMs, 2000, 'doubles with every further failure');
+    // The owner from a clean address, and other DNs, are not slowed: no lockout switch.
+    assert.deepEqual(throttle.check(ALICE, '10.0.0.9'), { refused: false, delayMs: 0 });
+    assert.deepEqual(throttle.check(BOB, '10.0.0.1'), { refused: false, delayMs: 0 });
   });
 
-  it('counts per client address with its own limit, across DNs', () => {
-    const { throttle } = makeThrottle();
-    for (let i = 0; i < 5; i++) {
-      assert.equal(throttle.check(`uid=u${i},o=ispman`, '192.0.2.7').refused, false);
-      throttle.recordFailure(`uid=u${i},o=ispman`, '192.0.2.7');
-    }
-    const verdict = throttle.check('uid=fresh,o=ispman', '192.0.2.7');
-    assert.deepEqual([verdict.refused, verdict.reason], [true, 'address']);
-    assert.equal(throttle.check('uid=fresh,o=ispman', '192.0.2.8').refused, false, 'another address is not affected');
+  it('parallel attempts of a paced key queue one delay apart, and past maxDelay are refused at once', () => {
+    const { throttle } = makeThrottle({ maxDelayMs: 4000 });
+    for (let i = 0; i < 3; i++) throttle.recordFailure(ALICE, '10.0.0.1');
+    const waits = [1, 2, 3, 4, 5].map(() => throttle.check(ALICE, '10.0.0.1'));
+    assert.deepEqual(waits.map((v) => v.delayMs), [1000, 2000, 3000, 4000, 0]);
+    assert.deepEqual(waits.map((v) => v.refused), [false, false, false, false, true]);
   });
 
-  it('a success clears the DN counter but not the address counter', () => {
+  it('a success from the address clears its pair; the address keeps its own count', () => {
     const { throttle } = makeThrottle({ maxFailuresPerAddress: 4 });
-    for (let i = 0; i < 2; i++) throttle.recordFailure(ALICE, '192.0.2.1');
+    for (let i = 0; i < 3; i++) throttle.recordFailure(ALICE, '192.0.2.1');
+    assert.ok(throttle.hasFailures(ALICE, '192.0.2.1'));
     throttle.recordSuccess(ALICE, '192.0.2.1');
-    // ALICE starts again from zero: two more failures do not reach her limit of 3 ...
-    for (let i = 0; i < 2; i++) throttle.recordFailure(ALICE, '192.0.2.1');
-    assert.equal(throttle.check(ALICE, '192.0.2.2').refused, false);
-    // ... but the address has 4 failures, its limit, so it is refused for anyone
-    const verdict = throttle.check(BOB, '192.0.2.1');
-    assert.deepEqual([verdict.refused, verdict.reason], [true, 'address']);
+    assert.equal(throttle.hasFailures(ALICE, '192.0.2.1'), false);
+    assert.equal(throttle.check(ALICE, '192.0.2.1').delayMs, 0);
+    throttle.recordFailure(BOB, '192.0.2.1'); // the address now has 4 failures, its limit
+    const verdict = throttle.check('uid=fresh,o=ispman', '192.0.2.1');
+    assert.deepEqual([verdict.delayMs, verdict.reason], [1000, 'address']);
+    assert.equal(throttle.check('uid=fresh,o=ispman', '192.0.2.2').delayMs, 0, 'another address is not affected');
   });
 
-  it('refuses even the right password while a DN is blocked (the caller answers it like a wrong one)', () => {
+  it('guessing spread over many addresses: each address that failed on the DN is paced from its next try', () => {
     const { throttle } = makeThrottle();
-    for (let i = 0; i < 3; i++) throttle.recordFailure(ALICE, '10.0.0.1');
-    // The caller checks before verifying; the check does not depend on what the password would say.
-    assert.equal(throttle.check(ALICE, '10.0.0.2').refused, true);
+    for (let i = 1; i <= 3; i++) throttle.recordFailure(ALICE, `10.0.0.${i}`);
+    // The DN has 3 failures elsewhere: address 4 gets its one try, then is paced.
+    assert.equal(throttle.check(ALICE, '10.0.0.4').delayMs, 0);
+    throttle.recordFailure(ALICE, '10.0.0.4');
+    assert.equal(throttle.check(ALICE, '10.0.0.4').delayMs, 1000);
+    assert.equal(throttle.check(ALICE, '10.0.0.1').delayMs, 1000);
+    assert.equal(throttle.check(ALICE, '10.0.9.9').delayMs, 0, 'a clean address binds at once');
   });
 
-  it('refused attempts are not counted: hammering does not extend the block', () => {
+  it('the window forgets: a paced key is free again once its failures age out', () => {
     const { throttle, clock } = makeThrottle();
-    const start = clock.now;
-    for (let i = 0; i < 3; i++) throttle.recordFailure(ALICE, '10.0.0.1');
-    for (let t = 1; t < 60; t++) {
-      clock.now = start + t * 1000;
-      assert.equal(throttle.check(ALICE, '10.0.0.1').refused, true);
-    }
-    clock.now = start + 60_000;
-    assert.equal(throttle.check(ALICE, '10.0.0.1').refused, false);
+    for (let i = 0; i < 4; i++) throttle.recordFailure(ALICE, '10.0.0.1');
+    assert.equal(throttle.check(ALICE, '10.0.0.1').delayMs > 0, true);
+    clock.now += 60_001;
+    assert.deepEqual(throttle.check(ALICE, '10.0.0.1'), { refused: false, delayMs: 0 });
   });
 
   it('a limit of 0 disables that counter', () => {
     const { throttle } = makeThrottle({ maxFailuresPerDn: 0, maxFailuresPerAddress: 2 });
     for (let i = 0; i < 10; i++) throttle.recordFailure(ALICE, `10.0.1.${i}`);
-    assert.equal(throttle.check(ALICE, '10.0.2.1').refused, false);
+    assert.equal(throttle.check(ALICE, '10.0.2.1').delayMs, 0);
     assert.equal(throttle.stats().trackedDns, 0);
     const off = makeThrottle({ maxFailuresPerDn: 0, maxFailuresPerAddress: 0 }).throttle;
     for (let i = 0; i < 10; i++) off.recordFailure(ALICE, '10.0.0.1');
-    assert.equal(off.check(ALICE, '10.0.0.1').refused, false);
+    assert.deepEqual(off.check(ALICE, '10.0.0.1'), { refused: false, delayMs: 0 });
   });
 
   it('forgets keys whose failures left the window', () => {
     const { throttle, clock } = makeThrottle();
     for (let i = 0; i < 100; i++) throttle.recordFailure(`uid=u${i},o=ispman`, `10.1.0.${i}`);
-    assert.deepEqual(throttle.stats(), { trackedDns: 100, trackedAddresses: 100 });
+    assert.deepEqual(throttle.stats(), { trackedDns: 100, trackedAddresses: 100, trackedPairs: 100 });
     clock.now += 30_000;
     throttle.recordFailure(ALICE, '10.2.0.1');
-    assert.deepEqual(throttle.stats(), { trackedDns: 101, trackedAddresses: 101 });
     clock.now += 30_000; // the first 100 are now 60 s old, ALICE's 30 s
-    assert.deepEqual(throttle.stats(), { trackedDns: 1, trackedAddresses: 1 });
+    assert.deepEqual(throttle.stats(), { trackedDns: 1, trackedAddresses: 1, trackedPairs: 1 });
     clock.now += 30_000;
-    assert.deepEqual(throttle.stats(), { trackedDns: 0, trackedAddresses: 0 });
+    assert.deepEqual(throttle.stats(), { trackedDns: 0, trackedAddresses: 0, trackedPairs: 0 });
   });
 
-  it('keeps at most maxTrackedKeys keys, dropping the least recently failed first', () => {
-    const { throttle, clock } = makeThrottle({ maxTrackedKeys: 10, maxFailuresPerDn: 2 });
-    for (let i = 0; i < 2; i++) throttle.recordFailure(ALICE, '10.0.0.1');
-    assert.equal(throttle.check(ALICE, '10.9.9.9').refused, true);
+  it('keeps at most maxTrackedKeys keys and a bounded number of failure times per key', () => {
+    const { throttle, clock } = makeThrottle({ maxTrackedKeys: 10 });
     for (let i = 0; i < 25; i++) {
       clock.now += 1;
       throttle.recordFailure(`uid=u${i},o=ispman`, `10.3.0.${i}`);
       const stats = throttle.stats();
-      assert.ok(stats.trackedDns <= 10 && stats.trackedAddresses <= 10, JSON.stringify(stats));
+      assert.ok(stats.trackedDns <= 10 && stats.trackedAddresses <= 10 && stats.trackedPairs <= 10, JSON.stringify(stats));
     }
-    assert.equal(throttle.stats().trackedDns, 10);
-    assert.equal(throttle.check(ALICE, '10.9.9.9').refused, false, 'the oldest key was evicted');
-    // A key that keeps failing stays at the recent end and is not evicted.
-    const { throttle: t2, clock: c2 } = makeThrottle({ maxTrackedKeys: 5, maxFailuresPerDn: 1000 });
-    for (let i = 0; i < 50; i++) {
-      c2.now += 1;
-      t2.recordFailure(BOB, '10.0.0.1');
-      t2.recordFailure(`uid=other${i},o=ispman`, '10.0.0.1');
-    }
-    assert.equal(t2.stats().trackedDns, 5);
-    const bobLimit = makeThrottle({ maxTrackedKeys: 5, maxFailuresPerDn: 3 });
-    for (let i = 0; i < 3; i++) {
-      bobLimit.clock.now += 1;
-      bobLimit.throttle.recordFailure(BOB, '10.0.0.1');
-      for (let j = 0; j < 3; j++) bobLimit.throttle.recordFailure(`uid=o${i}-${j},o=ispman`, '10.0.0.1');
-    }
-    assert.equal(bobLimit.throttle.check(BOB, '10.8.8.8').refused, true, 'a recently failing key survives eviction');
-  });
-
-  it('keeps only `limit` failure times per key, however many failures come', () => {
-    const { throttle, clock } = makeThrottle({ maxFailuresPerDn: 3 });
-    const start = clock.now;
+    const busy = makeThrottle({ maxDelayMs: 30_000 });
     for (let i = 0; i < 10_000; i++) {
-      clock.now = start + i;
-      throttle.recordFailure(ALICE, '10.0.0.1');
+      busy.clock.now += 1;
+      busy.throttle.recordFailure(ALICE, '10.0.0.1');
     }
-    // blocked until the third most recent failure (at start + 9997) leaves the window
-    assert.equal(throttle.check(ALICE, '10.0.0.2').retryAfterMs, 60_000 - 2);
+    assert.equal(busy.throttle.check(ALICE, '10.0.0.1').delayMs, 30_000, 'capped at maxDelay');
   });
 
   it('counts IPv4-mapped IPv6 as IPv4 and IPv6 clients per /64 network', () => {
     const { throttle } = makeThrottle({ maxFailuresPerAddress: 2, maxFailuresPerDn: 100 });
     throttle.recordFailure(ALICE, '::ffff:192.0.2.1');
     throttle.recordFailure(BOB, '192.0.2.1');
-    assert.equal(throttle.check('uid=x,o=ispman', '192.0.2.1').refused, true);
+    assert.equal(throttle.check('uid=x,o=ispman', '192.0.2.1').delayMs, 1000);
     throttle.recordFailure(ALICE, '2001:db8:1:2::10');
     throttle.recordFailure(ALICE, '2001:db8:1:2:ffff::1');
-    assert.equal(throttle.check('uid=x,o=ispman', '2001:db8:1:2:abcd::99').refused, true, 'same /64');
-    assert.equal(throttle.check('uid=x,o=ispman', '2001:db8:1:3::10').refused, false, 'another /64');
+    assert.equal(throttle.check('uid=x,o=ispman', '2001:db8:1:2:abcd::99').delayMs, 1000, 'same /64');
+    assert.equal(throttle.check('uid=x,o=ispman', '2001:db8:1:3::10').delayMs, 0, 'another /64');
   });
 
   it('addressKey normalizes addresses', () => {
@@ -196,7 +151,7 @@ describe('auth/BindThrottle', () => {
     const throttle = new BindThrottle({ windowSeconds: 60, maxFailuresPerDn: 1, maxFailuresPerAddress: 100 });
     throttle.recordFailure(ALICE, '10.0.0.1');
     const verdict = throttle.check(ALICE, '10.0.0.1');
-    assert.equal(verdict.refused, true);
-    assert.ok(verdict.retryAfterMs! > 0 && verdict.retryAfterMs! <= 60_000);
+    assert.equal(verdict.refused, false);
+    assert.ok(verdict.delayMs > 0 && verdict.delayMs <= 1000);
   });
 });

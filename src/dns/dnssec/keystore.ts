@@ -8,7 +8,7 @@
 
 import type { DirectoryService } from '../../directory/operations';
 import { SYSTEM_CONTEXT } from '../../directory/operations';
-import type { Entry } from '../../directory/types';
+import { SCAN_PAUSE, type Entry } from '../../directory/types';
 import { absoluteText, canonicalName } from '../name';
 import { rdataText } from '../rdata';
 import { AlgorithmNumber, dnskeyRdata, dsRdata, generateKey, keyTag, KSK_FLAGS, ZSK_FLAGS } from './keys';
@@ -49,7 +49,7 @@ export class DnssecKeyStore {
       { base: this.zoneDn(origin), scope: 'sub', filter: { type: 'present', attribute: 'objectClass' }, attributes: ['*'], typesOnly: false, sizeLimit: 0, timeLimit: 0 },
       SYSTEM_CONTEXT,
     );
-    for (const e of out.entries) entries.push(e);
+    for (const e of out.entries) if (e !== SCAN_PAUSE) entries.push(e);
     return readDnssecConfigs(entries).get(origin);
   }
 
