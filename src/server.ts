@@ -295,8 +295,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     : null;
   let dnsReplica: DnsReplica | null = null;
   // Another process's commit (ispd domain add, user add …) is served at once: the DNS server re-reads the
-  // change log on 'committed', and a cluster primary passes such notices on to its workers.
-  const stopWatching = (dns && backend.capabilities.watchCommits?.(() => directory.emit('committed', { kind: 'external' }))) || (() => undefined);
+  // change log on the directory's change feed, and a cluster primary passes such notices on to its workers.
+  const stopWatching = (dns && backend.capabilities.watchCommits?.(() => void directory.changes.publish({ origin: 'external' }))) || (() => undefined);
 
   const metricsServer = config.metrics.listen
     ? await startMetricsServer({
