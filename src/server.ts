@@ -15,6 +15,7 @@ import { FLAT_OPTIONS, type Config } from './config/load';
 import { createDirectory, type DirectoryService } from './directory/operations';
 import type { DnsReplica } from './dns/server';
 import { installSerialHook } from './dns/serial';
+import { parseKeySpec } from './dns/tsig';
 import { loadSchema, POWERDNS_SCHEMA_FILES } from './directory/schema';
 import type { Schema } from './directory/schema/types';
 import { startLdapServer } from './ldap';
@@ -266,6 +267,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       directory,
       backend: queries,
       allowTransfer: [...config.dns.allowTransfer],
+      tsigKeys: config.dns.tsig.keys.map(parseKeySpec),
+      transferKeys: [...config.dns.tsig.transferKeys],
       serialFormat: config.dns.serialFormat,
       udpPayload: config.dns.udpPayload,
       rrl: { ...config.dns.rrl, exempt: [...config.dns.rrl.exempt] },
@@ -287,6 +290,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         notify: config.dns.notify.map((n) => ({ host: n.host, port: n.port })),
         notifyMode: config.dns.notifyMode,
         notifyRetry: config.dns.notifyRetry,
+        notifyKey: config.dns.tsig.notifyKey ?? undefined,
         tcpIdleSeconds: config.dns.tcpIdleSeconds,
         tcpMessageSeconds: config.dns.tcpMessageSeconds,
         maxTcpConnections: config.dns.tcpMaxConnections,

@@ -4,6 +4,7 @@ import net from 'node:net';
 import YAML from 'yaml';
 import type { HashScheme } from '../auth/passwords';
 import { ENGINE_NAMES } from '../../backends/registry';
+import { ALGORITHM_NAMES, parseKeySpec } from '../dns/tsig';
 import { checkTemplate, DEFAULT_DNS_TEMPLATE } from '../provision/dns-template';
 // @ldapjs/dn ships no type declarations; this is the one call used here.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -256,6 +257,56 @@ export const types = {
     };
   },
 
+  /**
+   * TSIG keys as dig -y writes them, `[algorithm:]name:base64secret`. Rendered without the secret: the
+   * effective configuration (check-config) must not print it.
+   */
+  tsigKeyList(): ValueType<readonly string[]> {
+    const expected = `a list of [algorithm:]name:base64secret (algorithm one of ${ALGORITHM_NAMES.join(', ')}; default hmac-sha256)`;
+    return {
+      expected,
+      parse: (raw) =>
+        listItems(raw, expected).map((item) => {
+          try {
+            parseKeySpec(item);
+          } catch {
+            throw new InvalidValue(expected);
+          }
+          return item;
+        }),
+      render: (value) => value.map((item) => item.replace(/:[^:]*$/, ':(secret)')),
+    };
+  },
+
+  /** One TSIG key name, or unset. */
+  optionalKeyName(): ValueType<string | null> {
+    const expected = 'a key name from dns.tsig.keys';
+    return {
+      expected,
+      parse(raw) {
+        if (isOff(raw) || raw === '') return null;
+        const text = scalarText(raw, expected);
+        if (!/^[A-Za-z0-9._-]+$/.test(text)) throw new InvalidValue(expected);
+        return text.toLowerCase().replace(/\.$/, '');
+      },
+      render: (value) => value,
+    };
+  },
+
+  /** A list of DNS names (TSIG key names). */
+  nameList(): ValueType<readonly string[]> {
+    const expected = 'a list of key names';
+    return {
+      expected,
+      parse: (raw) =>
+        listItems(raw, expected).map((item) => {
+          if (!/^[A-Za-z0-9._-]+$/.test(item)) throw new InvalidValue(expected);
+          return item.toLowerCase().replace(/\.$/, '');
+        }),
+      render: (value) => [...value],
+    };
+  },
+
   /** A list of LDAP attribute type names (or numeric OIDs). */
   attributeList(): ValueType<readonly string[]> {
     const expected = 'a list of attribute names';
@@ -465,6 +516,11 @@ export const OPTIONS = {
     notify: option(types.hostPortList(53), [], 'extra secondaries to NOTIFY on change, host[:port], besides the zone NS records'),
     notifyMode: option(types.oneOf(['yes', 'explicit', 'no'] as const), 'yes', "BIND's notify: yes = the zone's NS hosts and dns.notify, explicit = only dns.notify, no = none (tests and serve --demo use explicit)"),
     notifyRetry: option(types.integer(0, 100), 5, 'times an unanswered NOTIFY is resent'),
+    tsig: {
+      keys: option(types.tsigKeyList(), [], 'TSIG keys (RFC 8945) for transfers and NOTIFY, [algorithm:]name:base64secret as for dig -y (tsig-keygen makes one); signed requests are answered signed, an unknown key, bad MAC or clock gets NOTAUTH'),
+      transferKeys: option(types.nameList(), [], 'when not empty, AXFR/IXFR need a TSIG signature with one of these keys, besides an address in allowTransfer'),
+      notifyKey: option(types.optionalKeyName(), null, 'sign the NOTIFY messages sent to secondaries with this key'),
+    },
     serialFormat: option(types.oneOf(['date', 'counter'] as const), 'date', 'SOA serials as YYYYMMDDnn (like ISPMan) or a plain counter'),
     udpPayload: option(types.integer(512, 4096), 1232, 'largest UDP response in bytes (EDNS0 buffer size advertised)'),
     tcpIdleSeconds: option(types.integer(1, 3600), 30, 'close idle DNS TCP connections after this many seconds (1 second while more than half of tcpMaxConnections are open, as NSD does)'),

@@ -12,6 +12,7 @@ import { addReverseZones, buildZonesReport, classifyEntry, ptrFlagsOf, reverseZo
 import { DnsEngine, QueryEvent } from './engine';
 import { canonicalName } from './name';
 import { Notifier, NotifyMode, NotifyTarget, notifyTargetsFor, parseTarget } from './notify';
+import type { TsigKey } from './tsig';
 import { initialSerial, SerialFormat } from './serial';
 import { ResponseRateLimiter, truncatedResponse, type RrlOptions } from './rrl';
 import { DnsTcpServer, type TcpCloseReason } from './tcp';
@@ -35,6 +36,12 @@ export interface DnsServerOptions {
   listen: { host: string; port: number };
   /** Addresses/CIDRs allowed AXFR and IXFR. */
   allowTransfer?: string[];
+  /** TSIG keys signed requests may use (answers are signed with the same key). */
+  tsigKeys?: TsigKey[];
+  /** When set, transfers need a TSIG signature with one of these key names. */
+  transferKeys?: string[];
+  /** Name of the key (in tsigKeys) NOTIFY messages are signed with. */
+  notifyKey?: string;
   /** NOTIFY targets: a list for every zone, or per zone ('*' = every zone). "host[:port]" or {host, port}. */
   notify?: Array<string | NotifyTarget> | Record<string, string[]>;
   /** Times an unanswered NOTIFY is resent. */
@@ -135,7 +142,7 @@ function udpAnswerer(udp: dgram.Socket, engine: DnsEngine, logger: DnsLogger, ob
   };
 }
 
-export type DnsReplicaOptions = Pick<DnsServerOptions, 'backend' | 'entries' | 'onCommitted' | 'allowTransfer' | 'serialFormat' | 'udpPayload' | 'pollIntervalMs' | 'logger' | 'observer' | 'rrl'>;
+export type DnsReplicaOptions = Pick<DnsServerOptions, 'backend' | 'entries' | 'onCommitted' | 'allowTransfer' | 'tsigKeys' | 'transferKeys' | 'serialFormat' | 'udpPayload' | 'pollIntervalMs' | 'logger' | 'observer' | 'rrl'>;
 
 /**
  * A UDP-only copy of the DNS server for another process of the same service (a cluster worker): its own zones,
@@ -166,6 +173,8 @@ export function startDnsReplica(opts: DnsReplicaOptions): DnsReplica {
   const engine = new DnsEngine({
     udpPayload: opts.udpPayload,
     allowTransfer: opts.allowTransfer,
+    tsigKeys: opts.tsigKeys,
+    transferKeys: opts.transferKeys,
     serialFormat: opts.serialFormat ?? 'date',
     onQuery: opts.observer?.onQuery,
   });
@@ -207,8 +216,11 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const logger = opts.logger ?? noopLogger;
   const format = opts.serialFormat ?? 'date';
   const notifyTargets = normalizeNotify(opts.notify);
+  const notifyKey = opts.notifyKey === undefined ? undefined : opts.tsigKeys?.find((k) => k.name === opts.notifyKey!.toLowerCase().replace(/\.$/, ''));
+  if (opts.notifyKey !== undefined && !notifyKey) throw new Error(`NOTIFY key ${opts.notifyKey} is not among the TSIG keys`);
   const notifier = new Notifier({
     logger,
+    key: notifyKey,
     initialDelayMs: opts.notifyInitialDelayMs,
     maxAttempts: (opts.notifyRetry ?? 5) + 1,
     onAcknowledged: (zone, serial, target) => opts.observer?.onNotify?.({ zone, serial, target, result: 'acknowledged' }),
@@ -217,6 +229,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const engine = new DnsEngine({
     udpPayload: opts.udpPayload,
     allowTransfer: opts.allowTransfer,
+    tsigKeys: opts.tsigKeys,
+    transferKeys: opts.transferKeys,
     serialFormat: format,
     onQuery: opts.observer?.onQuery,
     onSerialChange: (zone) => {
