@@ -102,21 +102,9 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
     });
   }
   // Failed-bind counts are shared: each worker tells the others (through the primary) of the failures and
-  // successes it sees, so a client spreading its guesses over connections meets the same limits.
+  // successes it records, so a client spreading its guesses over connections meets the same limits.
   const throttle = server.store.directory.throttle;
-  const local = throttle && { failure: throttle.recordFailure.bind(throttle), success: throttle.recordSuccess.bind(throttle) };
-  if (throttle && local) {
-    throttle.recordFailure = (dn, address) => {
-      local.failure(dn, address);
-      send({ type: 'ispd:bind-result', ok: false, dn, address });
-    };
-    throttle.recordSuccess = (dn, address) => {
-      // Most binds succeed with nothing on record: only a success that clears failures is worth telling.
-      const clears = throttle.hasFailures(dn);
-      local.success(dn, address);
-      if (clears) send({ type: 'ispd:bind-result', ok: true, dn, address: address ?? '' });
-    };
-  }
+  throttle?.onRecorded((o) => send({ type: 'ispd:bind-result', ok: o.ok, dn: o.dn, address: o.address }));
   process.on('message', (m: Message, handle?: unknown) => {
     if (m?.type === 'ispd:committed') {
       // Another worker wrote: read the change log now (synchronously, so a barrier behind this message finds it done).
@@ -135,7 +123,7 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
       replica?.flushMetrics?.();
       void server.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'ispd:metrics', id: m.id, metrics }));
     } else if (m?.type === 'ispd:bind-result') {
-      if (local) (m.ok ? local.success : local.failure)(m.dn, m.address);
+      throttle?.applyPeerOutcome({ ok: m.ok, dn: m.dn, address: m.address });
     } else if (m?.type === 'ispd:reload') {
       void hooks.reload();
     } else if (m?.type === 'ispd:shutdown') {

@@ -59,8 +59,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module || process.argv[1]?.endsWith('/bin/ispd')) {
-  main(process.argv.slice(2)).then(
+/**
+ * Runs the command line of this process and sets its exit code. bin/ispd calls it, however it was reached
+ * (./bin/ispd, npx ispd through node_modules/.bin, an `npm link` symlink on the PATH): recognizing the
+ * script by the path it was started under missed npx's `.bin/ispd`, which then printed nothing.
+ */
+export function run(argv: string[] = process.argv.slice(2)): void {
+  main(argv).then(
     (code) => {
       // serve keeps running; other commands exit with their code.
       if (code !== -1) process.exitCode = code;
@@ -71,3 +76,6 @@ if (require.main === module || process.argv[1]?.endsWith('/bin/ispd')) {
     },
   );
 }
+
+// `node dist/src/cli/main.js …` (npm start, the tests) runs it too.
+if (require.main === module) run();

@@ -3,6 +3,8 @@
 import net from 'node:net';
 import YAML from 'yaml';
 import type { HashScheme } from '../auth/passwords';
+import { ENGINE_NAMES } from '../../backends/registry';
+import { ALGORITHM_NAMES, parseKeySpec } from '../dns/tsig';
 import { checkTemplate, DEFAULT_DNS_TEMPLATE } from '../provision/dns-template';
 // @ldapjs/dn ships no type declarations; this is the one call used here.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -255,6 +257,56 @@ export const types = {
     };
   },
 
+  /**
+   * TSIG keys as dig -y writes them, `[algorithm:]name:base64secret`. Rendered without the secret: the
+   * effective configuration (check-config) must not print it.
+   */
+  tsigKeyList(): ValueType<readonly string[]> {
+    const expected = `a list of [algorithm:]name:base64secret (algorithm one of ${ALGORITHM_NAMES.join(', ')}; default hmac-sha256)`;
+    return {
+      expected,
+      parse: (raw) =>
+        listItems(raw, expected).map((item) => {
+          try {
+            parseKeySpec(item);
+          } catch {
+            throw new InvalidValue(expected);
+          }
+          return item;
+        }),
+      render: (value) => value.map((item) => item.replace(/:[^:]*$/, ':(secret)')),
+    };
+  },
+
+  /** One TSIG key name, or unset. */
+  optionalKeyName(): ValueType<string | null> {
+    const expected = 'a key name from dns.tsig.keys';
+    return {
+      expected,
+      parse(raw) {
+        if (isOff(raw) || raw === '') return null;
+        const text = scalarText(raw, expected);
+        if (!/^[A-Za-z0-9._-]+$/.test(text)) throw new InvalidValue(expected);
+        return text.toLowerCase().replace(/\.$/, '');
+      },
+      render: (value) => value,
+    };
+  },
+
+  /** A list of DNS names (TSIG key names). */
+  nameList(): ValueType<readonly string[]> {
+    const expected = 'a list of key names';
+    return {
+      expected,
+      parse: (raw) =>
+        listItems(raw, expected).map((item) => {
+          if (!/^[A-Za-z0-9._-]+$/.test(item)) throw new InvalidValue(expected);
+          return item.toLowerCase().replace(/\.$/, '');
+        }),
+      render: (value) => [...value],
+    };
+  },
+
   /** A list of LDAP attribute type names (or numeric OIDs). */
   attributeList(): ValueType<readonly string[]> {
     const expected = 'a list of attribute names';
@@ -407,11 +459,15 @@ export const DEFAULT_INDEXES: readonly string[] = [
  */
 export const OPTIONS = {
   db: option(types.string('a file path'), './data/ispd.sqlite', 'SQLite database file (created if missing)', { flag: '--db', envAlias: 'ISPD_DB' }),
-  backend: option(types.oneOf(['sqlite', 'postgres'] as const), 'sqlite', 'storage backend'),
+  // Only the engines this build offers (backends/registry.ts): an unknown one is refused at the configuration check.
+  backend: option(types.oneOf(ENGINE_NAMES), 'sqlite', 'storage engine (backends/registry.ts lists the engines this build offers)'),
   entryCache: option(types.integer(0, 100_000_000), 100_000, 'decoded entries each process keeps for binds and lookups by DN (about 2.5 KiB each; 0 = off)'),
-  postgres: {
-    url: option(types.optionalString('a postgres:// connection URL'), null, 'PostgreSQL connection URL, required when backend is postgres'),
+  changeLog: {
+    maxAgeSeconds: option(types.integer(0, 10 * 365 * 86400, ', 0 = no age limit'), 7 * 86400, 'change-log records older than this are pruned (0 = no age limit); a reader behind the pruned horizon reloads in full'),
+    maxRecords: option(types.integer(0, 1_000_000_000, ', 0 = no count limit'), 1_000_000, 'change-log records kept at most, the newest (0 = no count limit)'),
   },
+  busyTimeoutMs: option(types.integer(0, 600_000), 5000, 'milliseconds a write waits for another writer (another process, an import) before it fails; LDAP then answers busy (51)'),
+
   baseDN: option(types.dn(), 'o=ispman', 'suffix of the directory tree served'),
   ldap: {
     listen: option(types.listen(), { host: '127.0.0.1', port: 1389 }, 'LDAP (plain and StartTLS) address host:port, or off', { flag: '--ldap', envAlias: 'ISPD_LDAP' }),
@@ -463,6 +519,11 @@ export const OPTIONS = {
     notify: option(types.hostPortList(53), [], 'extra secondaries to NOTIFY on change, host[:port], besides the zone NS records'),
     notifyMode: option(types.oneOf(['yes', 'explicit', 'no'] as const), 'yes', "BIND's notify: yes = the zone's NS hosts and dns.notify, explicit = only dns.notify, no = none (tests and serve --demo use explicit)"),
     notifyRetry: option(types.integer(0, 100), 5, 'times an unanswered NOTIFY is resent'),
+    tsig: {
+      keys: option(types.tsigKeyList(), [], 'TSIG keys (RFC 8945) for transfers and NOTIFY, [algorithm:]name:base64secret as for dig -y (tsig-keygen makes one); signed requests are answered signed, an unknown key, bad MAC or clock gets NOTAUTH'),
+      transferKeys: option(types.nameList(), [], 'when not empty, AXFR/IXFR need a TSIG signature with one of these keys, besides an address in allowTransfer'),
+      notifyKey: option(types.optionalKeyName(), null, 'sign the NOTIFY messages sent to secondaries with this key'),
+    },
     serialFormat: option(types.oneOf(['date', 'counter'] as const), 'date', 'SOA serials as YYYYMMDDnn (like ISPMan) or a plain counter'),
     udpPayload: option(types.integer(512, 4096), 1232, 'largest UDP response in bytes (EDNS0 buffer size advertised)'),
     tcpIdleSeconds: option(types.integer(1, 3600), 30, 'close idle DNS TCP connections after this many seconds (1 second while more than half of tcpMaxConnections are open, as NSD does)'),

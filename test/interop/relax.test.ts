@@ -84,6 +84,12 @@ describe('interop: Relax Rules control and schema.checks for the article\'s rela
     assert.ok(!(await addresses(strict!, 'evil.4unet.net')).includes('192.0.2.66'));
   });
 
+  it('the changes NOTIFYed none of the article\'s public name servers (dns.notifyMode explicit)', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${strict!.metricsPort}/metrics`)).text();
+    const sent = text.split('\n').filter((line) => line.startsWith('ispd_dns_notifies_total')).map((line) => Number(line.split(' ').pop()));
+    assert.equal(sent.reduce((a, b) => a + b, 0), 0, text.split('\n').filter((line) => line.includes('notif')).join('\n'));
+  });
+
   it('schema.checks: legacy lets a plain ldapmodify change the entries that failed the checks, and DNS follows', async () => {
     const result = await ldapmodify(legacy!, ADMIN, addRecord(ARECORDS, 'www, 192.0.2.82'));
     assert.equal(result.code, 0, describeResult(result));
