@@ -18,6 +18,7 @@ import { loadSchema, POWERDNS_SCHEMA_FILES } from './directory/schema';
 import type { Schema } from './directory/schema/types';
 import { startLdapServer } from './ldap';
 import { createAccessLog, createLogger, setLogLevel, type Logger } from './log';
+import { storeOpenError } from './store-file';
 import { createMetrics, ldapResultLabel, startMetricsServer, timeBackendQueries, type Metrics } from './metrics';
 
 export const VERSION: string = (() => {
@@ -49,7 +50,12 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
   // The backend learns which attributes are indexed, so one added to `indexes` later is not trusted for
   // candidates (it would miss older entries) until `ispd reindex` has filled it in.
   const indexedAttributes = config.indexes.map((name) => schema.attributeType(name)?.key ?? name.toLowerCase());
-  const backend = openSqliteBackend(config.db, { indexedAttributes, entryCacheSize: config.entryCache });
+  let backend: ReturnType<typeof openSqliteBackend>;
+  try {
+    backend = openSqliteBackend(config.db, { indexedAttributes, entryCacheSize: config.entryCache });
+  } catch (err) {
+    throw storeOpenError(config.db, err); // a read-only or damaged file: exit 2, naming the file and the fix
+  }
   const queries = options.metrics ? timeBackendQueries(backend, options.metrics.backendQueryDuration) : backend;
   const directory = createDirectory({
     backend: queries,

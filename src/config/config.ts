@@ -343,6 +343,8 @@ export const OPTIONS = {
   db: option(types.string('a file path'), './data/ispd.sqlite', 'SQLite database file (created if missing)', { flag: '--db', envAlias: 'ISPD_DB' }),
   backend: option(types.oneOf(['sqlite', 'postgres'] as const), 'sqlite', 'storage backend'),
   entryCache: option(types.integer(0, 100_000_000), 100_000, 'decoded entries each process keeps for binds and lookups by DN (about 2.5 KiB each; 0 = off)'),
+  startCheck: option(types.oneOf(['refuse', 'warn', 'off'] as const), 'refuse', 'at start, check the structure of the database file (SQLite quick_check, for up to startCheckSeconds): refuse = exit 2 when it is damaged, warn = log it and serve anyway (e.g. to export what is readable), off = no check'),
+  startCheckSeconds: option(types.integer(1, 3600), 10, 'time the start check may take; the tables it did not reach are logged as unchecked'),
   postgres: {
     url: option(types.optionalString('a postgres:// connection URL'), null, 'PostgreSQL connection URL, required when backend is postgres'),
   },
