@@ -1,9 +1,13 @@
-// A mocha suite every backend must pass: `runBackendConformance(name, open, cleanup)`.
-// `open()` returns a backend on a fresh, empty store; `cleanup()` (after each test) removes it. Entries
+// A mocha suite every engine must pass, run unchanged against each one the registry offers
+// (test/unit/backend-conformance.test.ts): `runBackendConformance(name, open, cleanup, openSecond)`.
+// `open()` returns a backend on a fresh, empty store; `cleanup()` (after each test) removes it;
+// `openSecond(options)` opens another connection to the same store (another process or front end would). Entries
 // here carry index terms computed the simple way (lower-case attribute key, lower-case value), standing in
 // for the directory's schema-aware normalization: the backend must treat them as opaque strings.
 
 import * as assert from 'node:assert/strict';
+import { StoreError } from './errors';
+import type { EngineOptions } from './registry';
 import type { AttributeMap, Backend, Candidates, IndexTerm, NewEntry, Scope, StoredEntry } from './types';
 
 const INDEXED = ['objectclass', 'uid', 'cn', 'mail', 'uidnumber', 'memberuid'];
@@ -79,7 +83,7 @@ function buildTree(b: Backend): Tree {
   });
 }
 
-export function runBackendConformance(name: string, open: () => Backend, cleanup: () => void): void {
+export function runBackendConformance(name: string, open: () => Backend, cleanup: () => void, openSecond: (options: Omit<EngineOptions, 'location'>) => Backend): void {
   describe(`backend conformance: ${name}`, function () {
     this.timeout(20000);
     let b: Backend;
@@ -411,6 +415,77 @@ export function runBackendConformance(name: string, open: () => Backend, cleanup
         assert.deepEqual(b.changesSince(b.lastChangeSeq()), []);
         const all = b.changesSince(0);
         for (let i = 1; i < all.length; i++) assert.ok(all[i].seq > all[i - 1].seq);
+      });
+    });
+
+    describe('change-log retention', () => {
+      const touch = (i: number) =>
+        b.write((tx) => {
+          const attrs = { ...b.getById(t.bob)!.attrs, cn: [`Bob ${i}`] };
+          tx.update({ id: t.bob, attrs, index: testIndexTerms(attrs) });
+        });
+
+      it('prunes by count and by age, keeps the newest record and the sequence; a reader behind the horizon sees the gap', () => {
+        const start = b.lastChangeSeq();
+        for (let i = 0; i < 5; i++) touch(i);
+        const last = b.lastChangeSeq();
+        assert.equal(last, start + 5);
+        assert.equal(b.changeLogSize(), 15);
+        assert.equal(b.pruneChanges({ maxAgeMs: 0, maxRecords: 0 }), 0, 'no limits: nothing goes');
+        assert.equal(b.pruneChanges({ maxAgeMs: 0, maxRecords: 3 }), 12);
+        assert.equal(b.changeLogSize(), 3);
+        assert.deepEqual(b.changesSince(0).map((c) => c.seq), [last - 2, last - 1, last]);
+        // A reader positioned at `start` finds records, but not start + 1: it is behind the pruned horizon.
+        assert.notEqual(b.changesSince(start)[0].seq, start + 1);
+        // Recent records are younger than an hour; an hour from now all are old, and all but the newest go.
+        assert.equal(b.pruneChanges({ maxAgeMs: 3_600_000, maxRecords: 0 }), 0);
+        assert.equal(b.pruneChanges({ maxAgeMs: 3_600_000, maxRecords: 0, now: Date.now() + 7_200_000 }), 2);
+        assert.deepEqual(b.changesSince(0).map((c) => c.seq), [last]);
+        assert.equal(b.lastChangeSeq(), last, 'the sequence never goes back');
+        touch(9);
+        assert.equal(b.lastChangeSeq(), last + 1);
+        assert.deepEqual(b.changesSince(last).map((c) => c.seq), [last + 1], 'a reader at the newest record misses nothing');
+        // The data is untouched by pruning.
+        assert.deepEqual(b.getById(t.bob)!.attrs.cn, ['Bob 9']);
+        assert.equal(b.count(), 10);
+      });
+    });
+
+    describe('transient failures', () => {
+      it('a write that cannot get the store in time fails as busy, changes nothing, and the next one works', () => {
+        const other = openSecond({ busyTimeoutMs: 50 });
+        try {
+          const seq = b.lastChangeSeq();
+          let caught: unknown;
+          // While this connection's transaction is open, the other connection's write waits, then gives up.
+          b.write((tx) => {
+            tx.add(testEntry('uid=dave,ou=People,o=Test', { objectClass: ['person'], uid: ['dave'] }, t.people));
+            try {
+              other.write((tx2) => tx2.remove(t.carol));
+            } catch (err) {
+              caught = err;
+            }
+          });
+          assert.ok(caught instanceof StoreError, `expected a StoreError, got ${String(caught)}`);
+          assert.equal(caught.failure, 'busy');
+          assert.equal(caught.transient, true);
+          assert.ok(b.getById(t.carol), 'the busy write changed nothing');
+          assert.equal(b.lastChangeSeq(), seq + 1);
+          // Once the store is free, the same write goes through, and both connections see it.
+          other.write((tx2) => tx2.remove(t.carol));
+          assert.equal(b.getById(t.carol), undefined);
+          assert.equal(b.changesSince(seq).length, 2);
+        } finally {
+          other.close();
+        }
+      });
+
+      it('not found is never an error', () => {
+        assert.equal(b.getByDnNorm('uid=nobody,o=test'), undefined);
+        assert.equal(b.getById(987654), undefined);
+        assert.equal(b.hasChildren(987654), false);
+        assert.deepEqual([...search(t.root, 'sub', { kind: 'eq', attr: 'uid', value: 'nobody' })], []);
+        assert.deepEqual(b.changesSince(b.lastChangeSeq() + 100), []);
       });
     });
 

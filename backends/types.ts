@@ -60,6 +60,14 @@ export interface ChangeRecord {
   time: number;
 }
 
+/** How much of the change log to keep (0 = no limit of that kind). */
+export interface ChangeRetention {
+  maxAgeMs: number;
+  maxRecords: number;
+  /** The clock, in Unix milliseconds (tests). */
+  now?: number;
+}
+
 export interface NewEntry {
   parentId: number | null;
   dn: string;
@@ -101,8 +109,56 @@ export interface WriteTransaction {
   hasChildren(id: number): boolean;
 }
 
+/** An entry for bulkLoad: parents come first, and a parent may be named by DN instead of id. */
+export type BulkEntry = NewEntry & { parentDnNorm: string | null };
+
+/**
+ * An entry encoded by an engine for its own bulk load (capability `encodedBulkLoad`). Plain strings only, so
+ * an importer can encode in a worker thread and pass batches to the loading thread cheaply.
+ */
+export interface EncodedEntry {
+  readonly dnNorm: string;
+  readonly parentDnNorm: string | null;
+  /** Everything else, in the engine's own layout (opaque to callers). */
+  readonly fields: string[];
+}
+
+/** Bulk load of pre-encoded entries: `encode` is pure (any thread, any instance opened with the same options). */
+export interface EncodedBulkLoad {
+  encode(entry: BulkEntry): EncodedEntry;
+  /** Like Backend.bulkLoad, for entries made by `encode`. */
+  load(entries: Iterable<EncodedEntry>, onProgress?: (n: number) => void): number;
+}
+
+/** Rebuilding the value index from the stored entries (`ispd reindex`, like slapindex). */
+export interface Reindex {
+  /** Configured index attributes not yet filled in for entries stored before they were configured. */
+  pending(): string[];
+  /** Rebuilds the whole index with the directory's normalization; returns the number of entries. */
+  run(termsOf: (entry: StoredEntry) => IndexTerm[], onProgress?: (n: number) => void): number;
+}
+
+/**
+ * What an engine can do beyond the core contract. Callers ask (`backend.capabilities.reindex?.run(…)`) and
+ * do without when it is absent; nothing outside backends/ tests for an engine's class.
+ */
+export interface Capabilities {
+  readonly encodedBulkLoad?: EncodedBulkLoad;
+  readonly reindex?: Reindex;
+  /** The engine's plan for one chunk of a candidate query, as text lines (diagnostics, tests). */
+  readonly explain?: (query: CandidateQuery) => string[];
+  /** Frees what reads cached (after a one-off full read, such as the DNS server's at start). */
+  readonly releaseMemory?: () => void;
+  /**
+   * Calls `onCommit` soon after another process (or host) commits, so a reader need not wait for its next
+   * poll of the change log; the changes themselves are still read from the log. Returns the stop function.
+   */
+  readonly watchCommits?: (onCommit: () => void) => () => void;
+}
+
 export interface Backend {
   readonly name: string;
+  readonly capabilities: Capabilities;
   getByDnNorm(dnNorm: string): StoredEntry | undefined;
   getById(id: number): StoredEntry | undefined;
   hasChildren(id: number): boolean;
@@ -110,16 +166,21 @@ export interface Backend {
   search(query: CandidateQuery): Iterable<StoredEntry>;
   write<T>(fn: (tx: WriteTransaction) => T): T;
   /** Bulk load (import): like write, but may batch many entries per transaction and defer index building. */
-  bulkLoad(entries: Iterable<NewEntry & { parentDnNorm: string | null }>, onProgress?: (n: number) => void): number;
-  /** Changes with seq > afterSeq, oldest first. */
+  bulkLoad(entries: Iterable<BulkEntry>, onProgress?: (n: number) => void): number;
+  /**
+   * Changes with seq > afterSeq, oldest first. Seqs have no gaps except where the log was pruned: a reader
+   * whose first record is not afterSeq + 1 is behind the pruned horizon and must reload in full.
+   */
   changesSince(afterSeq: number, limit?: number): ChangeRecord[];
   lastChangeSeq(): number;
+  /** Drops change records past the retention; the newest record always stays. Returns how many went. */
+  pruneChanges(retention: ChangeRetention): number;
+  /** Records in the change log now (a metric). */
+  changeLogSize(): number;
   /** Every entry, parents before children (export). */
   all(): Iterable<StoredEntry>;
   count(): number;
   /** Size of the store in bytes, for metrics. */
   sizeBytes(): number;
-  /** Optional: frees what reads cached (after a one-off full read, such as the DNS server's at start). */
-  releaseMemory?(): void;
   close(): void;
 }

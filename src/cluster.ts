@@ -35,7 +35,7 @@ const DNS_WORKER_ENV = 'ISPD_CLUSTER_DNS';
 const BARRIER_WAIT_MS = 1000;
 const BARRIER_GIVE_UP_MS = 2000;
 /** The directory operations that commit writes (a barrier follows each one that changed DNS data). */
-const WRITE_OPERATIONS = ['add', 'modify', 'delete', 'modifyDN'] as const;
+const WRITE_OPERATIONS = ['add', 'modify', 'delete', 'modifyDN', 'writeBatch'] as const;
 
 type Message =
   | { type: 'ispd:ready'; ldap: { host: string; port: number } | null; ldaps: { host: string; port: number } | null }
@@ -45,6 +45,8 @@ type Message =
   /** worker → primary: answer when every process serves DNS from what this worker committed so far; primary → worker: the same for its copy. */
   | { type: 'ispd:dns-barrier'; id: number }
   | { type: 'ispd:dns-barrier-done'; id: number }
+  /** worker → primary: it stopped (busy) or resumed reading the shared UDP socket while it runs unindexed LDAP searches. */
+  | { type: 'ispd:dns-busy'; busy: boolean }
   | { type: 'ispd:metrics-request'; id: number }
   | { type: 'ispd:metrics'; id: number; metrics: MetricsJson }
   | { type: 'ispd:bind-result'; ok: boolean; dn: string; address: string }
@@ -92,22 +94,17 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
   const udpReaders = Number(process.env[DNS_WORKER_ENV] ?? 0);
   const replica = udpReaders >= 1 ? server.startDnsReplica(udpReaders) : null;
   const barrier = replica ? holdWritesForDns(directory, replica, send) : null;
-  // Failed-bind counts are shared: each worker tells the others (through the primary) of the failures and
-  // successes it sees, so a client spreading its guesses over connections meets the same limits.
-  const throttle = server.store.directory.throttle;
-  const local = throttle && { failure: throttle.recordFailure.bind(throttle), success: throttle.recordSuccess.bind(throttle) };
-  if (throttle && local) {
-    throttle.recordFailure = (dn, address) => {
-      local.failure(dn, address);
-      send({ type: 'ispd:bind-result', ok: false, dn, address });
-    };
-    throttle.recordSuccess = (dn, address) => {
-      // Most binds succeed with nothing on record: only a success that clears failures is worth telling.
-      const clears = throttle.hasFailures(dn);
-      local.success(dn, address);
-      if (clears) send({ type: 'ispd:bind-result', ok: true, dn, address: address ?? '' });
-    };
+  // DNS never waits behind LDAP work: while this worker scans, the other processes read the UDP socket.
+  if (replica) {
+    server.onLdapScanning((busy) => {
+      replica.setReading(!busy);
+      send({ type: 'ispd:dns-busy', busy });
+    });
   }
+  // Failed-bind counts are shared: each worker tells the others (through the primary) of the failures and
+  // successes it records, so a client spreading its guesses over connections meets the same limits.
+  const throttle = server.store.directory.throttle;
+  throttle?.onRecorded((o) => send({ type: 'ispd:bind-result', ok: o.ok, dn: o.dn, address: o.address }));
   process.on('message', (m: Message, handle?: unknown) => {
     if (m?.type === 'ispd:committed') {
       // Another worker wrote: read the change log now (synchronously, so a barrier behind this message finds it done).
@@ -126,7 +123,7 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
       replica?.flushMetrics?.();
       void server.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'ispd:metrics', id: m.id, metrics }));
     } else if (m?.type === 'ispd:bind-result') {
-      if (local) (m.ok ? local.success : local.failure)(m.dn, m.address);
+      throttle?.applyPeerOutcome({ ok: m.ok, dn: m.dn, address: m.address });
     } else if (m?.type === 'ispd:reload') {
       void hooks.reload();
     } else if (m?.type === 'ispd:shutdown') {
@@ -227,6 +224,8 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
    * scenario: 83,600 -> 96,600 qps). It reads again if no worker is left (they are being replaced).
    */
   const udpReaders = new Set<Worker>();
+  /** Workers that were handed the socket (a busy one holds it without reading). */
+  const udpHolders = new Set<Worker>();
   const countUdpReader = (worker: Worker, reading: boolean) => {
     if (!dnsSocket) return;
     if (reading) udpReaders.add(worker);
@@ -261,6 +260,9 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
       for (const w of others) sendTo(w, { type: 'ispd:dns-barrier', id: key });
     } else if (m?.type === 'ispd:dns-barrier-done') {
       confirm(m.id, worker);
+    } else if (m?.type === 'ispd:dns-busy') {
+      // A worker busy with scans leaves the socket to the others; with none left reading, the primary reads.
+      if (udpHolders.has(worker)) countUdpReader(worker, !m.busy);
     } else if (m?.type === 'ispd:bind-result') {
       for (const w of live()) if (w !== worker) sendTo(w, m);
     } else if (m?.type === 'ispd:metrics') {
@@ -274,6 +276,10 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
     }
   };
   cluster.on('message', onMessage);
+  // Commits by other processes (the primary watches the store for them): every worker's DNS copy re-reads too.
+  directory.on('committed', (change: { kind?: string } | undefined) => {
+    if (change?.kind === 'external' && dnsSocket) for (const w of live()) w.send({ type: 'ispd:committed', change } satisfies Message);
+  });
 
   const fork = (): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -285,7 +291,10 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
         ldaps ??= m.ldaps;
         listening.add(worker);
         // Its zones are loaded: from now on it answers DNS on our UDP socket too.
-        if (dnsSocket) sendTo(worker, { type: 'ispd:dns-udp' }, dnsSocket, () => countUdpReader(worker, true));
+        if (dnsSocket) sendTo(worker, { type: 'ispd:dns-udp' }, dnsSocket, () => {
+          udpHolders.add(worker);
+          countUdpReader(worker, true);
+        });
         resolve();
       };
       worker.on('message', onReady);
@@ -306,6 +315,7 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
     gone(worker);
   });
   cluster.on('exit', (worker, code, signal) => {
+    udpHolders.delete(worker);
     countUdpReader(worker, false);
     listening.delete(worker);
     gone(worker);

@@ -1,11 +1,12 @@
 // Wiring of one ispd process: store → schema → directory → LDAP, DNS and metrics adapters.
 // Everything here is construction and lifecycle; behaviour lives in the modules it wires.
 
+import cluster from 'node:cluster';
 import type { Socket } from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import { openSqliteBackend } from '../backends/sqlite';
+import { openBackend } from '../backends/registry';
 import type { Backend } from '../backends/types';
 import { AccessControl, defaultRules } from './acl';
 import { loadAclFile } from './acl/file';
@@ -14,6 +15,7 @@ import { FLAT_OPTIONS, type Config } from './config/load';
 import { createDirectory, type DirectoryService } from './directory/operations';
 import type { DnsReplica } from './dns/server';
 import { installSerialHook } from './dns/serial';
+import { parseKeySpec } from './dns/tsig';
 import { loadSchema, POWERDNS_SCHEMA_FILES } from './directory/schema';
 import type { Schema } from './directory/schema/types';
 import { startLdapServer } from './ldap';
@@ -43,16 +45,15 @@ export interface Store {
  * (store.backend stays the plain backend: bulk work is not a query).
  */
 export function openStore(config: Config, logger?: Logger, options: { metrics?: Metrics } = {}): Store {
-  if (config.backend !== 'sqlite') throw new Error(`backend ${config.backend} is not available in this build`);
   fs.mkdirSync(path.dirname(path.resolve(config.db)), { recursive: true });
   // PowerDNS's LDAP schema too, so a PowerDNS-LDAP directory (dNSDomain2/associatedDomain) loads and is served unchanged.
   const schema = loadSchema({ extraFiles: POWERDNS_SCHEMA_FILES });
   // The backend learns which attributes are indexed, so one added to `indexes` later is not trusted for
   // candidates (it would miss older entries) until `ispd reindex` has filled it in.
   const indexedAttributes = config.indexes.map((name) => schema.attributeType(name)?.key ?? name.toLowerCase());
-  let backend: ReturnType<typeof openSqliteBackend>;
+  let backend: ReturnType<typeof openBackend>;
   try {
-    backend = openSqliteBackend(config.db, { indexedAttributes, entryCacheSize: config.entryCache });
+    backend = openBackend(config.backend, { location: config.db, indexedAttributes, entryCacheSize: config.entryCache, busyTimeoutMs: config.busyTimeoutMs });
   } catch (err) {
     throw storeOpenError(config.db, err); // a read-only or damaged file: exit 2, naming the file and the fix
   }
@@ -68,6 +69,7 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
     allowAnonymous: config.ldap.allowAnonymous,
     passwordScheme: config.auth.passwordScheme,
     rehashOnBind: config.auth.rehashOnBind,
+    schemaChecks: config.schema.checks,
     throttle: new BindThrottle({
       windowSeconds: config.auth.throttle.window,
       maxFailuresPerDn: config.auth.throttle.perDn,
@@ -75,6 +77,8 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
       maxDelayMs: config.auth.throttle.maxDelaySeconds * 1000,
     }),
     failedBindDelayMs: config.auth.failedBindDelayMs,
+    uncheckedAnonymous: config.ldap.unindexed.uncheckedAnonymous,
+    uncheckedUsers: config.ldap.unindexed.uncheckedUsers,
     logger,
   });
   directory.acl.replaceRules(aclRules(config, directory));
@@ -125,6 +129,8 @@ export interface RunningServer {
    * src/cluster.ts). `udpReaders`: the processes sharing that socket (each applies its share of the RRL rates).
    */
   startDnsReplica(udpReaders?: number): DnsReplica;
+  /** Calls `listener` when this process's LDAP side starts running unindexed searches (true) and when it stops. */
+  onLdapScanning(listener: (busy: boolean) => void): void;
   metricsAddress(): { host: string; port: number } | null;
   /**
    * Applies a re-read configuration (SIGHUP): ACLs, TLS certificates, log level and access log. Every
@@ -154,6 +160,9 @@ function checkTls(material: ReturnType<typeof readTls>): void {
 
 const DNS_RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS' };
 
+/** How often the change log is pruned to changeLog.maxAgeSeconds / changeLog.maxRecords. */
+const CHANGE_LOG_PRUNE_MS = 60_000;
+
 export interface StartOptions {
   logger?: Logger;
   /** Produces the /metrics text instead of this process's registry (the cluster primary sums its workers'). */
@@ -176,7 +185,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // adapters report kinds, codes and timings, never request contents, so no password can reach it.
   const access = createAccessLog(logger, config.log);
 
-  const pending = (backend as { pendingIndexes?(): string[] }).pendingIndexes?.() ?? [];
+  const pending = backend.capabilities.reindex?.pending() ?? [];
   if (pending.length > 0) {
     logger.warn({ attributes: pending }, 'indexes configured after the data was loaded are not used until "ispd reindex" has filled them in (searches on them scan instead)');
   }
@@ -189,8 +198,24 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   metrics.onScrape(() => {
     metrics.storeSizeBytes.set(backend.sizeBytes());
     metrics.storeEntries.set(backend.count());
+    metrics.changelogRecords.set(backend.changeLogSize());
   });
+  // Change-log retention, by one process (not by each LDAP worker): a reader behind the pruned horizon (a
+  // DNS copy, an entry cache) sees the gap and reloads in full, so pruning never loses a change for anyone.
+  const pruneTimer = cluster.isWorker ? null : setInterval(() => pruneChangeLog(), CHANGE_LOG_PRUNE_MS);
+  pruneTimer?.unref();
+  const pruneChangeLog = () => {
+    try {
+      const n = backend.pruneChanges({ maxAgeMs: running.changeLog.maxAgeSeconds * 1000, maxRecords: running.changeLog.maxRecords });
+      if (n > 0) logger.debug({ records: n }, 'change log pruned');
+    } catch (err) {
+      // Busy (another writer) or full: the next round tries again; the log only grows meanwhile.
+      logger.warn({ err: (err as Error).message }, 'change-log pruning failed');
+    }
+  };
+  if (pruneTimer) pruneChangeLog();
 
+  const scanningListeners: Array<(busy: boolean) => void> = [];
   let tlsMaterial = readTls(config);
   const ldap = config.ldap.listen
     ? await startLdapServer({
@@ -204,6 +229,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           idleTimeoutSeconds: config.ldap.idleTimeoutSeconds,
           maxConnections: config.ldap.maxConnections,
           maxConnectionsPerAddress: config.ldap.maxConnectionsPerAddress,
+          unindexedPerIdentity: config.ldap.unindexed.perIdentity,
+          scanSliceMs: config.ldap.unindexed.sliceMs,
         },
         requireTlsForBind: config.ldap.requireTlsForBind,
         allowAnonymous: config.ldap.allowAnonymous,
@@ -231,6 +258,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           },
           onProtocolError: (reason: string) => metrics.ldapProtocolErrors.inc({ reason }),
           onBindFailure: (reason: string) => metrics.ldapBindFailures.inc({ reason }),
+          onScanning: (busy: boolean) => {
+            for (const listener of scanningListeners) listener(busy);
+          },
         },
       })
     : null;
@@ -243,6 +273,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       directory,
       backend: queries,
       allowTransfer: [...config.dns.allowTransfer],
+      tsigKeys: config.dns.tsig.keys.map(parseKeySpec),
+      transferKeys: [...config.dns.tsig.transferKeys],
       serialFormat: config.dns.serialFormat,
       udpPayload: config.dns.udpPayload,
       rrl: { ...config.dns.rrl, exempt: [...config.dns.rrl.exempt] },
@@ -262,7 +294,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         ...dnsShared(),
         listen: config.dns.listen,
         notify: config.dns.notify.map((n) => ({ host: n.host, port: n.port })),
+        notifyMode: config.dns.notifyMode,
         notifyRetry: config.dns.notifyRetry,
+        notifyKey: config.dns.tsig.notifyKey ?? undefined,
         tcpIdleSeconds: config.dns.tcpIdleSeconds,
         tcpMessageSeconds: config.dns.tcpMessageSeconds,
         maxTcpConnections: config.dns.tcpMaxConnections,
@@ -270,6 +304,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       })
     : null;
   let dnsReplica: DnsReplica | null = null;
+  // Another process's commit (ispd domain add, user add …) is served at once: the DNS server re-reads the
+  // change log on 'committed', and a cluster primary passes such notices on to its workers.
+  const stopWatching = (dns && backend.capabilities.watchCommits?.(() => directory.emit('committed', { kind: 'external' }))) || (() => undefined);
 
   const metricsServer = config.metrics.listen
     ? await startMetricsServer({
@@ -292,6 +329,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ldapsAddress: () => (ldap ? ldap.ldapsAddress() ?? null : null),
     dnsAddress: () => (dns ? dns.address() : null),
     dnsSocketForWorkers: () => (dns && config.dns.workers ? dns.udpSocket() : null),
+    onLdapScanning(listener) {
+      scanningListeners.push(listener);
+    },
     startDnsReplica(udpReaders = 1) {
       const shared = dnsShared();
       dnsReplica ??= dnsModule().startDnsReplica({ ...shared, rrl: { ...shared.rrl, processes: udpReaders } });
@@ -323,6 +363,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close() {
       closing ??= (async () => {
         ready = false; // /readyz says 503 while draining
+        stopWatching();
+        if (pruneTimer) clearInterval(pruneTimer);
         await Promise.allSettled([ldap?.close(), dns?.close(), dnsReplica?.close()]);
         await metricsServer?.close();
         logger.flush?.();

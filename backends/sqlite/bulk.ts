@@ -131,19 +131,6 @@ export function rowPlaceholders(n: number, columns = 3): string {
   return new Array(n).fill(one).join(', ');
 }
 
-/** An entry ready for SqliteBackend.bulkLoadEncoded (see encodeBulkEntry). */
-export interface EncodedBulkEntry {
-  parentId: number | null;
-  parentDnNorm: string | null;
-  dn: string;
-  dnNorm: string;
-  path: string;
-  attrsJson: string;
-  /** The stored index terms, flat: attr, value, attr, value… */
-  terms: string[];
-  termsJson: string;
-}
-
 export function* mapIterable<T, U>(items: Iterable<T>, fn: (item: T) => U): Generator<U> {
   for (const item of items) yield fn(item);
 }

@@ -14,10 +14,14 @@ import Database from 'better-sqlite3';
 import type {
   AttributeMap,
   Backend,
+  BulkEntry,
   CandidateQuery,
+  Capabilities,
+  ChangeRetention,
   Candidates,
   ChangeKind,
   ChangeRecord,
+  EncodedEntry,
   EntryMove,
   EntryUpdate,
   IndexTerm,
@@ -26,8 +30,10 @@ import type {
   WriteTransaction,
 } from '../types';
 import { EntryCache } from './entry-cache';
-import { FreshIndexBuilder, mapIterable, rowPlaceholders, type EncodedBulkEntry } from './bulk';
+import { FreshIndexBuilder, mapIterable, rowPlaceholders } from './bulk';
 import { PATH_SEP, PATH_SEP_NEXT, pathOfDnNorm, rebaseDn } from './path';
+import { watchCommits } from './watch';
+import { StoreError } from '../errors';
 
 export interface SqliteBackendOptions {
   /**
@@ -46,6 +52,8 @@ export interface SqliteBackendOptions {
    * of memory each for an ISPMan user.
    */
   entryCacheSize?: number;
+  /** How long a write waits for another connection's write lock before it fails as busy (default 5000). */
+  busyTimeoutMs?: number;
 }
 
 const SCHEMA_VERSION = 1;
@@ -121,6 +129,19 @@ function termKey(attr: string, value: string): string {
 
 export class SqliteBackend implements Backend {
   readonly name = 'sqlite';
+  readonly capabilities: Capabilities = {
+    encodedBulkLoad: {
+      encode: (entry) => this.encodeBulkEntry(entry),
+      load: (entries, onProgress) => this.bulkLoadEncoded(entries, onProgress),
+    },
+    reindex: {
+      pending: () => this.pendingIndexes(),
+      run: (termsOf, onProgress) => this.reindex(termsOf, onProgress),
+    },
+    explain: (query) => this.explainSearch(query),
+    releaseMemory: () => this.releaseMemory(),
+    watchCommits: (onCommit) => watchCommits(this.file, onCommit),
+  };
   private readonly db: Database.Database;
   private readonly indexed: Set<string> | null;
   /**
@@ -180,9 +201,10 @@ export class SqliteBackend implements Backend {
     dataVersion: Database.Statement;
   };
 
-  constructor(path: string, options: SqliteBackendOptions = {}) {
-    // timeout: another process holding the write lock (a CLI command, an import) is waited for, up to 5 s.
-    this.db = new Database(path, { timeout: 5000 });
+  constructor(private readonly file: string, options: SqliteBackendOptions = {}) {
+    const path = file;
+    // timeout: another process holding the write lock (a CLI command, an import) is waited for, 5 s by default.
+    this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
     this.indexed = options.indexedAttributes ? new Set(options.indexedAttributes.map((a) => a.toLowerCase())) : null;
     const db = this.db;
     db.pragma('journal_mode = WAL');
@@ -469,6 +491,27 @@ export class SqliteBackend implements Backend {
 
   lastChangeSeq(): number {
     return this.s.lastSeq.get() as number;
+  }
+
+  pruneChanges(retention: ChangeRetention): number {
+    if (this.txDepth > 0) throw new Error('pruneChanges inside a write transaction');
+    const last = this.lastChangeSeq();
+    // A record goes when it is beyond maxRecords or older than maxAgeMs; the newest record always stays, so a
+    // reader that missed pruned records still finds one after its position and sees the gap (and the
+    // AUTOINCREMENT counter never goes back). Seqs and times rise together.
+    const byCount = retention.maxRecords > 0 ? last - retention.maxRecords : 0;
+    let byAge = 0;
+    if (retention.maxAgeMs > 0) {
+      const cutoff = (retention.now ?? Date.now()) - retention.maxAgeMs;
+      byAge = (this.db.prepare('SELECT max(seq) FROM changes WHERE time < ?').pluck().get(cutoff) as number | null) ?? 0;
+    }
+    const upTo = Math.min(Math.max(byCount, byAge), last - 1);
+    if (upTo <= 0) return 0;
+    return this.db.prepare('DELETE FROM changes WHERE seq <= ?').run(upTo).changes;
+  }
+
+  changeLogSize(): number {
+    return this.db.prepare('SELECT count(*) FROM changes').pluck().get() as number;
   }
 
   *all(): Iterable<StoredEntry> {
@@ -805,7 +848,7 @@ export class SqliteBackend implements Backend {
         this.pendingStats = savedStats!;
         this.pendingCount = savedCount;
       }
-      throw err;
+      throw storeErrorOf(err);
     } finally {
       this.txDepth--;
     }
@@ -980,32 +1023,30 @@ export class SqliteBackend implements Backend {
    * While the load runs, the iterable may call getByDnNorm, getById and hasChildren (an importer checking
    * each record against what came before); searches must wait for the load to finish.
    */
-  bulkLoad(entries: Iterable<NewEntry & { parentDnNorm: string | null }>, onProgress?: (n: number) => void): number {
-    const encode = (entry: NewEntry & { parentDnNorm: string | null }) => this.encodeBulkEntry(entry);
+  bulkLoad(entries: Iterable<BulkEntry>, onProgress?: (n: number) => void): number {
+    // A parent given by id only is named by its DN (the encoded form carries DNs).
+    const encode = (entry: BulkEntry) =>
+      this.encodeBulkEntry(entry.parentDnNorm === null && entry.parentId !== null ? { ...entry, parentDnNorm: this.getById(entry.parentId)?.dnNorm ?? null } : entry);
     return this.bulkLoadEncoded(mapIterable(entries, encode), onProgress);
   }
 
   /**
-   * An entry as bulkLoadEncoded takes it: its columns serialized and its index terms filtered and deduplicated
-   * as this backend stores them. Pure: an importer may encode in a worker thread, with a backend opened on
-   * ':memory:' with the same indexed attributes, while the loading thread writes.
+   * An entry as bulkLoadEncoded takes it: fields [dn, path, attrs JSON, terms JSON, ...terms (attr, value…)],
+   * its index terms filtered and deduplicated as this backend stores them. Pure: an importer may encode in a
+   * worker thread, with a backend opened on ':memory:' with the same indexed attributes, while the loading
+   * thread writes.
    */
-  encodeBulkEntry(entry: NewEntry & { parentDnNorm: string | null }): EncodedBulkEntry {
+  encodeBulkEntry(entry: BulkEntry): EncodedEntry {
     const terms = this.storedTerms(entry.index);
     return {
-      parentId: entry.parentId,
       parentDnNorm: entry.parentDnNorm,
-      dn: entry.dn,
       dnNorm: entry.dnNorm,
-      path: pathOfDnNorm(entry.dnNorm),
-      attrsJson: JSON.stringify(entry.attrs),
-      terms,
-      termsJson: JSON.stringify(terms),
+      fields: [entry.dn, pathOfDnNorm(entry.dnNorm), JSON.stringify(entry.attrs), JSON.stringify(terms), ...terms],
     };
   }
 
   /** bulkLoad of entries made by encodeBulkEntry. */
-  bulkLoadEncoded(entries: Iterable<EncodedBulkEntry>, onProgress?: (n: number) => void): number {
+  bulkLoadEncoded(entries: Iterable<EncodedEntry>, onProgress?: (n: number) => void): number {
     if (this.txDepth > 0) throw new Error('bulkLoad inside a write transaction');
     const db = this.db;
     const fresh = this.entryCount === 0;
@@ -1042,26 +1083,26 @@ export class SqliteBackend implements Backend {
         const batch: unknown[] = [];
         const now = Date.now();
         for (const entry of entries) {
-          let parentId = entry.parentId;
+          let parentId: number | null = null;
           if (entry.parentDnNorm !== null) {
             const known = idOf.get(entry.parentDnNorm);
             if (known !== undefined) parentId = known;
             else {
               const stored = fresh ? undefined : this.getByDnNorm(entry.parentDnNorm);
-              if (!stored) throw new Error(`bulk load: parent ${entry.parentDnNorm} of ${entry.dn} is not loaded before it`);
+              if (!stored) throw new Error(`bulk load: parent ${entry.parentDnNorm} of ${entry.fields[0]} is not loaded before it`);
               parentId = stored.id;
             }
           }
-          if (fresh && idOf.has(entry.dnNorm)) throw new Error(`bulk load: duplicate entry ${entry.dn}`);
-          const terms = entry.terms;
-          const id = Number(insertEntry.run(parentId, entry.dn, entry.dnNorm, entry.path, entry.attrsJson, entry.termsJson).lastInsertRowid);
+          const f = entry.fields;
+          if (fresh && idOf.has(entry.dnNorm)) throw new Error(`bulk load: duplicate entry ${f[0]}`);
+          const id = Number(insertEntry.run(parentId, f[0], entry.dnNorm, f[1], f[2], f[3]).lastInsertRowid);
           idOf.set(entry.dnNorm, id);
           if (builder !== null) {
             if (parentId !== null) parents.add(parentId);
-            for (let i = 0; i < terms.length; i += 2) builder.add(terms[i], terms[i + 1], id);
+            for (let i = 4; i < f.length; i += 2) builder.add(f[i], f[i + 1], id);
           } else {
-            for (let i = 0; i < terms.length; i += 2) {
-              batch.push(terms[i], terms[i + 1], id);
+            for (let i = 4; i < f.length; i += 2) {
+              batch.push(f[i], f[i + 1], id);
               if (batch.length === TERM_BATCH * 3) {
                 insertBatch.run(batch);
                 batch.length = 0;
@@ -1141,4 +1182,20 @@ export class SqliteBackend implements Backend {
 
 export function openSqliteBackend(path: string, options?: SqliteBackendOptions): SqliteBackend {
   return new SqliteBackend(path, options);
+}
+
+/**
+ * SQLite's failures as the store contract types them (backends/errors.ts); anything else (a constraint, an
+ * error the transaction's callback threw) passes unchanged.
+ */
+function storeErrorOf(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
+  const message = (err as Error).message;
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new StoreError('busy', `store busy: ${message}`, { cause: err });
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return new StoreError('broken', `store damaged: ${message}`, { cause: err });
+  if (code.startsWith('SQLITE_FULL') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY')) {
+    return new StoreError('unavailable', `store unavailable: ${message}`, { cause: err });
+  }
+  return err;
 }

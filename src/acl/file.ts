@@ -3,11 +3,13 @@
 //   rules:
 //     - to: { attrs: [userPassword] }            # or dn: <DN>, subtree: <DN>, exceptAttrs: [...]
 //       by:
-//         - { who: self, access: write }          # who: anyone | anonymous | users | self | admins | domainOwner
+//         - { who: self, access: write, writeOnly: true }   # who: anyone | anonymous | users | self | admins | domainOwner
 //         - { dn: "uid=postfix,ou=services,o=ispman", access: read }
 //         - { subtree: "ou=admins,o=ispman", access: write }
 //         - { who: anyone, access: auth }
 //
+// `write` includes `read`, as in slapd; `writeOnly: true` on a write makes it write without read (slapd's
+// `=w`): for secrets their owner sets but never reads back.
 // First matching rule, then first matching `by`, decides; no match → none (default deny).
 
 import fs from 'node:fs';
@@ -46,7 +48,9 @@ export function parseAclRules(text: string, dn: DNNormalizer, source = 'acl'): A
       else if (b.subtree !== undefined) who = { kind: 'subtree', dnNorm: dn.normalize(String(b.subtree)) };
       else if (WHO.includes(b.who)) who = { kind: b.who } as Who;
       else throw new AclFileError(`${w}.who: ${JSON.stringify(b?.who)} is not one of ${WHO.join(', ')} (or give dn: / subtree:)`);
-      return { who, access: b.access };
+      if (b.writeOnly !== undefined && typeof b.writeOnly !== 'boolean') throw new AclFileError(`${w}.writeOnly: expected true or false`);
+      if (b.writeOnly && b.access !== 'write') throw new AclFileError(`${w}.writeOnly: only with access: write`);
+      return b.writeOnly ? { who, access: b.access, writeOnly: true } : { who, access: b.access };
     });
     return { to: target, by };
   });

@@ -28,6 +28,11 @@ export type Who =
 export interface AclBy {
   who: Who;
   access: AccessLevel;
+  /**
+   * Write without read, compare or search (slapd's `=w` privilege): a secret its owner may set and bind
+   * with but never read back. Without it `write` includes everything below it, as in slapd.
+   */
+  writeOnly?: boolean;
 }
 
 export interface AclTarget {
@@ -63,24 +68,25 @@ export class AccessControl {
 
   /** The access level `who` has to attribute `attrKey` (or ENTRY) of the entry at `entryNorm`. */
   level(who: Requester, entryNorm: string, attrKey: string): AccessLevel {
-    if (who.dnNorm !== '' && who.dnNorm === this.rootNorm) return 'write';
-    for (const rule of this.rules) {
-      if (!targetMatches(rule.to, entryNorm, attrKey)) continue;
-      for (const by of rule.by) if (this.whoMatches(by.who, who, entryNorm)) return by.access;
-      return 'none';
-    }
-    return 'none';
+    return this.decide(who, entryNorm, attrKey).access;
   }
 
   can(who: Requester, entryNorm: string, attrKey: string, need: AccessLevel): boolean {
-    // Secrets are write-only for everyone (design §8: userPassword readable by nobody): they can be set and
-    // used to bind, never read, compared or used in a filter, whatever a rule grants.
-    if (this.writeOnly.has(attrKey) && need !== 'write' && need !== 'auth') return false;
-    return levelAtLeast(this.level(who, entryNorm, attrKey), need);
+    const by = this.decide(who, entryNorm, attrKey);
+    if (by.writeOnly && need !== 'write' && need !== 'auth' && need !== 'none') return false;
+    return levelAtLeast(by.access, need);
   }
 
-  /** Attribute keys nobody may read, compare or search on. */
-  writeOnly: ReadonlySet<string> = new Set(SECRET_ATTRIBUTES);
+  /** The `by` clause that decides (first matching rule, first matching `by`); none → default deny. */
+  private decide(who: Requester, entryNorm: string, attrKey: string): Pick<AclBy, 'access' | 'writeOnly'> {
+    if (who.dnNorm !== '' && who.dnNorm === this.rootNorm) return { access: 'write' };
+    for (const rule of this.rules) {
+      if (!targetMatches(rule.to, entryNorm, attrKey)) continue;
+      for (const by of rule.by) if (this.whoMatches(by.who, who, entryNorm)) return by;
+      return DENY;
+    }
+    return DENY;
+  }
 
   /** Optional configured root identity (like slapd's rootdn): bypasses ACLs. */
   rootNorm = '\u0000none';
@@ -115,6 +121,8 @@ export class AccessControl {
   }
 }
 
+const DENY: Pick<AclBy, 'access'> = { access: 'none' };
+
 function within(dnNorm: string, baseNorm: string): boolean {
   return baseNorm === '' || dnNorm === baseNorm || dnNorm.endsWith(',' + baseNorm);
 }
@@ -135,8 +143,11 @@ export const MAIL_ROUTING_ATTRIBUTES = [
 
 /**
  * ISPMan's own slapd ACLs (design §8, ispman-model §7.3), as the shipped default:
- *  - userPassword (and its subtype ispmanControlPanelPassword): its owner, admins and the owning domain's
- *    account write, anyone may bind with it (auth), nobody reads it;
+ *  - userPassword (and its subtype ispmanControlPanelPassword): admins write and so read, as in ISPMan's
+ *    slapd, where `write` includes `read`: ISPMan's services that check hashes themselves (pure-ftpd-ldap,
+ *    Dovecot without auth_bind, RADIUS) bind as uid=ispman,ou=admins. Its owner and the owning domain's
+ *    account may set it but not read it back (stricter than ISPMan's slapd, which let a user read its own
+ *    hash); anyone may bind with it (auth); nobody else sees it. An acl.file can narrow this further;
  *  - mail routing attributes: admins and the domain account write; the mail service identities
  *    (entries under ou=services) read, as do authenticated users, and anonymous when `anonymousRead`;
  *  - everything else: admins and the domain account write, a user reads its own entry, authenticated users
@@ -157,9 +168,9 @@ export function defaultRules(opts: { baseNorm: string; adminsNorm: string; servi
     {
       to: { attrs: secrets },
       by: [
-        { who: { kind: 'self' }, access: 'write' },
+        { who: { kind: 'self' }, access: 'write', writeOnly: true },
         { who: { kind: 'admins' }, access: 'write' },
-        { who: { kind: 'domainOwner' }, access: 'write' },
+        { who: { kind: 'domainOwner' }, access: 'write', writeOnly: true },
         { who: { kind: 'anyone' }, access: 'auth' },
       ],
     },

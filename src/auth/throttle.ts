@@ -37,6 +37,13 @@ export interface BindThrottleOptions {
   now?: () => number;
 }
 
+/** One bind outcome as the throttle records it (shared between processes). */
+export interface BindOutcome {
+  ok: boolean;
+  dn: string;
+  address: string;
+}
+
 export interface ThrottleVerdict {
   /** Refused without checking the password (the caller answers it like a wrong one). */
   refused: boolean;
@@ -136,6 +143,7 @@ export class BindThrottle {
   private readonly byAddress: FailureTable;
   private readonly reserved: Reservations;
   private readonly now: () => number;
+  private readonly listeners: Array<(outcome: BindOutcome) => void> = [];
   private readonly ipv6PrefixLength: number;
   private readonly perDn: number;
   private readonly perAddress: number;
@@ -212,11 +220,8 @@ export class BindThrottle {
 
   /** Counts a bind whose password was checked and found wrong (or whose DN does not exist). */
   recordFailure(dn: string, address: string): void {
-    const now = this.now();
-    const addr = addressKey(address, this.ipv6PrefixLength);
-    this.byPair.record(pairKey(dn, addr), now);
-    this.byDn.record(dn, now);
-    this.byAddress.record(addr, now);
+    this.countFailure(dn, address);
+    for (const l of this.listeners) l({ ok: false, dn, address });
   }
 
   /**
@@ -224,6 +229,40 @@ export class BindThrottle {
    * addresses and the address's count stay (one host guessing many accounts is not forgiven by one right guess).
    */
   recordSuccess(dn: string, address = ''): void {
+    // Most binds succeed with nothing on record: only a success that clears failures is worth telling.
+    const clears = this.listeners.length > 0 && this.hasFailures(dn, address);
+    this.clearPair(dn, address);
+    if (clears) for (const l of this.listeners) l({ ok: true, dn, address });
+  }
+
+  /**
+   * Tells `listener` of every failure recorded here and every success that cleared failures (the cluster
+   * passes them to the other processes, so a client spreading its guesses over them meets the same limits).
+   * Returns the unsubscribe function.
+   */
+  onRecorded(listener: (outcome: BindOutcome) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Applies an outcome another process recorded (not told to the listeners again). */
+  applyPeerOutcome(outcome: BindOutcome): void {
+    if (outcome.ok) this.clearPair(outcome.dn, outcome.address);
+    else this.countFailure(outcome.dn, outcome.address);
+  }
+
+  private countFailure(dn: string, address: string): void {
+    const now = this.now();
+    const addr = addressKey(address, this.ipv6PrefixLength);
+    this.byPair.record(pairKey(dn, addr), now);
+    this.byDn.record(dn, now);
+    this.byAddress.record(addr, now);
+  }
+
+  private clearPair(dn: string, address: string): void {
     const pair = pairKey(dn, addressKey(address, this.ipv6PrefixLength));
     this.byPair.clear(pair);
     this.reserved.clear(pair);

@@ -1,6 +1,6 @@
 // The reading half of `ispd import`, in a worker thread: it parses the LDIF, checks each record on its own
-// (change type, DN syntax, schema, RDN values, operational attributes) and encodes it for the SQLite bulk
-// load, while the main thread applies the checks that depend on order (duplicates, parents) and writes.
+// (change type, DN syntax, schema, RDN values, operational attributes) and encodes it for the engine's bulk
+// load (capability encodedBulkLoad), while the main thread applies the checks that depend on order (duplicates, parents) and writes.
 // On a 2-core machine this about halves an import: parsing and checking cost as much as SQLite's writes.
 //
 // The main thread's bulk load is synchronous (one transaction), so it takes batches with
@@ -11,8 +11,7 @@
 
 import { MessageChannel, type MessagePort, Worker, isMainThread, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import path from 'node:path';
-import { SqliteBackend } from '../../backends/sqlite';
-import type { EncodedBulkEntry } from '../../backends/sqlite/bulk';
+import type { EncodedBulkLoad, EncodedEntry } from '../../backends/types';
 import type { Config } from '../config/config';
 import { DirectoryError, resultCodeName } from '../directory/errors';
 import { parseLdifFileSync, type LdifRecord } from '../directory/ldif';
@@ -31,14 +30,14 @@ export interface ReaderItem {
   line: number;
   /** The DN as written, for messages. */
   recordDn: string;
-  entry: EncodedBulkEntry;
+  entry: EncodedEntry;
 }
 
 /**
  * A batch goes as one flat array of strings and numbers (structured clone of an array of objects cost the
  * worker a fifth of its time). Per record a tag, then:
- * - ENCODED: line, DN as written, DN, normalized DN, parent's normalized DN or null, path, attributes JSON,
- *   terms JSON, number of terms, the terms;
+ * - ENCODED: line, DN as written, normalized DN, parent's normalized DN or null, number of fields, the
+ *   engine's fields;
  * - RAW (parsed only, checked and encoded by the main thread): line, DN, number of attribute lines, then
  *   name and value of each.
  */
@@ -52,9 +51,9 @@ const RAW = 1;
  */
 const HUNGRY = 2;
 
-function pushEncoded(out: Flat, line: number, recordDn: string, e: EncodedBulkEntry): void {
-  out.push(ENCODED, line, recordDn, e.dn, e.dnNorm, e.parentDnNorm, e.path, e.attrsJson, e.termsJson, e.terms.length);
-  for (const t of e.terms) out.push(t);
+function pushEncoded(out: Flat, line: number, recordDn: string, e: EncodedEntry): void {
+  out.push(ENCODED, line, recordDn, e.dnNorm, e.parentDnNorm, e.fields.length);
+  for (const f of e.fields) out.push(f);
 }
 
 function pushRaw(out: Flat, record: LdifRecord): void {
@@ -62,13 +61,13 @@ function pushRaw(out: Flat, record: LdifRecord): void {
   for (const [name, value] of record.attributes) out.push(name, value);
 }
 
-type Encoder = (record: LdifRecord) => EncodedBulkEntry;
+type Encoder = (record: LdifRecord) => EncodedEntry;
 
 /** A record checked on its own (prepareRecord) and encoded for the bulk load. */
-function encoder(directory: Store['directory'], backend: SqliteBackend, file: string, relaxed: boolean): Encoder {
+function encoder(directory: Store['directory'], bulk: EncodedBulkLoad, file: string, relaxed: boolean): Encoder {
   return (record) => {
     const prepared = prepareRecord(directory, record, file, relaxed);
-    return backend.encodeBulkEntry({
+    return bulk.encode({
       parentId: null,
       parentDnNorm: prepared.parentDnNorm,
       dn: prepared.dn,
@@ -92,20 +91,15 @@ function* unpack(records: Flat, encode: Encoder): Generator<ReaderItem> {
       yield { line, recordDn, entry: encode({ kind: 'entry', dn: recordDn, attributes, line }) };
       continue;
     }
-    const count = records[i + 9] as number;
-    const start = i + 10;
+    const count = records[i + 5] as number;
+    const start = i + 6;
     yield {
       line,
       recordDn,
       entry: {
-        parentId: null,
-        dn: records[i + 3] as string,
-        dnNorm: records[i + 4] as string,
-        parentDnNorm: records[i + 5] as string | null,
-        path: records[i + 6] as string,
-        attrsJson: records[i + 7] as string,
-        termsJson: records[i + 8] as string,
-        terms: records.slice(start, start + count) as string[],
+        dnNorm: records[i + 3] as string,
+        parentDnNorm: records[i + 4] as string | null,
+        fields: records.slice(start, start + count) as string[],
       },
     };
     i = start + count;
@@ -153,9 +147,8 @@ export interface Reader {
  * Starts the reading worker on an LDIF file (or descriptor 0 for stdin). `store` is the store being loaded:
  * the main thread checks and encodes with its directory the records the worker passes on raw.
  */
-export function startReader(config: Config, store: Store, source: string | number, file: string, relaxed: boolean): Reader {
-  if (!(store.backend instanceof SqliteBackend)) throw new Error('the import reader encodes for the sqlite backend only');
-  const encode = encoder(store.directory, store.backend, file, relaxed);
+export function startReader(config: Config, store: Store, bulk: EncodedBulkLoad, source: string | number, file: string, relaxed: boolean): Reader {
+  const encode = encoder(store.directory, bulk, file, relaxed);
   const counters = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
   const shared = new Int32Array(counters);
   const { port1, port2 } = new MessageChannel();
@@ -238,9 +231,9 @@ function runReader(data: ReaderData): void {
     // The directory for the checks, on an empty in-memory store: the same schema, naming context and
     // indexed attributes as the real one, which only the main thread opens.
     const store = openStore({ ...data.config, db: ':memory:' });
-    const backend = store.backend;
-    if (!(backend instanceof SqliteBackend)) throw new Error('the import reader encodes for the sqlite backend only');
-    const encode = encoder(store.directory, backend, data.file, data.relaxed);
+    const bulk = store.backend.capabilities.encodedBulkLoad;
+    if (!bulk) throw new Error(`the ${store.backend.name} backend has no bulk load of encoded entries`);
+    const encode = encoder(store.directory, bulk, data.file, data.relaxed);
     for (const record of parseLdifFileSync(data.source)) {
       // Change records other than add are refused by prepareRecord, here, in file order.
       if (raw && record.kind === 'entry') pushRaw(records, record);

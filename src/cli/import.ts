@@ -2,10 +2,8 @@ import fs from 'node:fs';
 import { parseCommandLine, renderOptionsHelp } from '../config/load';
 import { parseLdifFileSync, parseLdifStream, type LdifRecord } from '../directory/ldif';
 import { openStore, type Store } from '../server';
-import { SqliteBackend } from '../../backends/sqlite';
-import type { EncodedBulkEntry } from '../../backends/sqlite/bulk';
 import { prepareRecord, startReader, type ReaderItem } from './import-reader';
-import type { NewEntry } from '../../backends/types';
+import type { BulkEntry, EncodedEntry } from '../../backends/types';
 import { Progress } from './progress';
 import { UsageError } from './usage';
 
@@ -33,13 +31,14 @@ export async function runImport(argv: string[]): Promise<number> {
     const progress = new Progress('import', process.stderr);
     const backend = store.backend;
     let n: number;
-    if (backend instanceof SqliteBackend) {
-      // Parsing and the per-record checks in a worker thread, the order checks and the writes here.
-      const reader = startReader(cl.config, store, source, file, relaxed);
+    const encoded = backend.capabilities.encodedBulkLoad;
+    if (encoded) {
+      // Parsing, the per-record checks and the encoding in a worker thread, the order checks and the writes here.
+      const reader = startReader(cl.config, store, encoded, source, file, relaxed);
       try {
         progress.phase('load', typeof source === 'string' ? countRecords(source) : 0);
         await reader.started;
-        n = backend.bulkLoadEncoded(checkedEncoded(store, reader.items(), file), (k) => progress.tick(k));
+        n = encoded.load(checkedEncoded(store, reader.items(), file), (k) => progress.tick(k));
       } finally {
         await reader.stop();
       }
@@ -64,7 +63,6 @@ export async function importLdif(store: Store, input: NodeJS.ReadableStream, nam
   return n;
 }
 
-type BulkEntry = NewEntry & { parentDnNorm: string | null };
 type PreparedEntry = ReturnType<Store['directory']['prepareEntry']>;
 
 /**
@@ -100,7 +98,7 @@ function* checkedEntries(store: Store, records: Iterable<LdifRecord>, file: stri
 }
 
 /** The encoded entries from the reading worker, with the order checks applied in the loading thread. */
-function* checkedEncoded(store: Store, items: Iterable<ReaderItem>, file: string): Generator<EncodedBulkEntry> {
+function* checkedEncoded(store: Store, items: Iterable<ReaderItem>, file: string): Generator<EncodedEntry> {
   const order = new OrderCheck(store);
   for (const item of items) {
     order.check(`${file}:${item.line}`, item.recordDn, item.entry.dnNorm, item.entry.parentDnNorm);

@@ -2,6 +2,7 @@
 // codes: 0 ok, 1 runtime failure, 2 bad usage or configuration, with a one-line reason on stderr.
 
 import { ConfigError } from '../config/load';
+import { ProvisionError } from '../provision/errors';
 import { UsageError } from './usage';
 
 type Command = (argv: string[]) => Promise<number | void>;
@@ -13,6 +14,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   reindex: { summary: 'rebuild the value index (after adding to indexes; like slapindex)', load: () => require('./reindex').runReindex },
   'check-config': { summary: 'validate the configuration and print the effective values', load: () => require('./check-config').runCheckConfig },
   zone: { summary: 'zone export ZONE: print a zone in BIND master-file format', load: () => require('./zone').runZoneCommand },
+  domain: { summary: 'domain add|del|list|show: hosted domains with their DNS zone', load: () => require('./domain').runDomain },
+  user: { summary: 'user add|del|passwd|show: mail users (add --csv FILE for many)', load: () => require('./user').runUser },
+  alias: { summary: 'alias add|del: extra addresses of a user', load: () => require('./alias').runAlias },
+  forward: { summary: 'forward add|del: where a user\'s mail is also sent', load: () => require('./forward').runForward },
+  vhost: { summary: 'vhost add|del: virtual hosts with their A record', load: () => require('./vhost').runVhost },
+  farm: { summary: 'farm status|retry: users per mail store, queued post-add/delete commands', load: () => require('./farm').runFarm },
 };
 
 function usage(): string {
@@ -41,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
     const code = await command.load()(rest);
     return typeof code === 'number' ? code : 0;
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof ProvisionError) {
       process.stderr.write(`ispd ${name}: ${(err as Error).message}\n`);
       return 2;
     }
@@ -52,8 +59,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module || process.argv[1]?.endsWith('/bin/ispd')) {
-  main(process.argv.slice(2)).then(
+/**
+ * Runs the command line of this process and sets its exit code. bin/ispd calls it, however it was reached
+ * (./bin/ispd, npx ispd through node_modules/.bin, an `npm link` symlink on the PATH): recognizing the
+ * script by the path it was started under missed npx's `.bin/ispd`, which then printed nothing.
+ */
+export function run(argv: string[] = process.argv.slice(2)): void {
+  main(argv).then(
     (code) => {
       // serve keeps running; other commands exit with their code. A failure exits now: a serve that failed
       // half-way (the store damaged past its first listener) must not stay up with what it had opened.
@@ -67,3 +79,6 @@ if (require.main === module || process.argv[1]?.endsWith('/bin/ispd')) {
     },
   );
 }
+
+// `node dist/src/cli/main.js …` (npm start, the tests) runs it too.
+if (require.main === module) run();

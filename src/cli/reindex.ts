@@ -1,12 +1,6 @@
 import { parseCommandLine, renderOptionsHelp } from '../config/load';
-import type { IndexTerm, StoredEntry } from '../../backends/types';
 import { openStore } from '../server';
 import { Progress } from './progress';
-
-interface Reindexable {
-  reindex(termsOf: (entry: StoredEntry) => IndexTerm[], onProgress?: (n: number) => void): number;
-  pendingIndexes?(): string[];
-}
 
 /**
  * `ispd reindex`: rebuilds the value index from the stored entries with the configured `indexes`
@@ -21,12 +15,12 @@ export async function runReindex(argv: string[]): Promise<number> {
   const { config } = parseCommandLine(argv);
   const { backend, directory } = openStore(config);
   try {
-    const store = backend as unknown as Partial<Reindexable>;
-    if (typeof store.reindex !== 'function') throw new Error(`the ${backend.name} backend has no reindex`);
-    const pending = store.pendingIndexes?.() ?? [];
+    const reindex = backend.capabilities.reindex;
+    if (!reindex) throw new Error(`the ${backend.name} backend cannot reindex (it keeps its index current itself)`);
+    const pending = reindex.pending();
     const progress = new Progress('reindex', process.stderr);
     progress.phase('index', backend.count());
-    const n = store.reindex((entry) => directory.indexTerms(entry.attrs), (k) => progress.tick(k));
+    const n = reindex.run((entry) => directory.indexTerms(entry.attrs), (k) => progress.tick(k));
     progress.done(`${n} entries reindexed${pending.length ? ` (filled in: ${pending.join(', ')})` : ''}`);
   } finally {
     backend.close();

@@ -168,8 +168,13 @@ async function runWorker(readConfig: () => Config, runAs: ReturnType<typeof reso
   return -1;
 }
 
+/**
+ * The demo: anonymous read (Postfix binds anonymously, as with ISPMan), and NOTIFY only to configured
+ * targets: the demo zones name public name servers (the article's 4unet.net), which must get nothing.
+ */
 function withAnonymousRead(config: Config): Config {
-  return Object.freeze({ ...config, ldap: Object.freeze({ ...config.ldap, anonymousRead: true }) }) as Config;
+  const notifyMode = config.dns.notifyMode === 'no' ? 'no' : 'explicit';
+  return Object.freeze({ ...config, ldap: Object.freeze({ ...config.ldap, anonymousRead: true }), dns: Object.freeze({ ...config.dns, notifyMode }) }) as Config;
 }
 
 function printExamples(config: Config, ldap: { host: string; port: number } | null, dns: { host: string; port: number } | null, metrics: { host: string; port: number } | null): void {

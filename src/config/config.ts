@@ -3,6 +3,9 @@
 import net from 'node:net';
 import YAML from 'yaml';
 import type { HashScheme } from '../auth/passwords';
+import { ENGINE_NAMES } from '../../backends/registry';
+import { ALGORITHM_NAMES, parseKeySpec } from '../dns/tsig';
+import { checkTemplate, DEFAULT_DNS_TEMPLATE } from '../provision/dns-template';
 // @ldapjs/dn ships no type declarations; this is the one call used here.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { DN } = require('@ldapjs/dn') as { DN: { fromString(text: string): unknown } };
@@ -254,6 +257,56 @@ export const types = {
     };
   },
 
+  /**
+   * TSIG keys as dig -y writes them, `[algorithm:]name:base64secret`. Rendered without the secret: the
+   * effective configuration (check-config) must not print it.
+   */
+  tsigKeyList(): ValueType<readonly string[]> {
+    const expected = `a list of [algorithm:]name:base64secret (algorithm one of ${ALGORITHM_NAMES.join(', ')}; default hmac-sha256)`;
+    return {
+      expected,
+      parse: (raw) =>
+        listItems(raw, expected).map((item) => {
+          try {
+            parseKeySpec(item);
+          } catch {
+            throw new InvalidValue(expected);
+          }
+          return item;
+        }),
+      render: (value) => value.map((item) => item.replace(/:[^:]*$/, ':(secret)')),
+    };
+  },
+
+  /** One TSIG key name, or unset. */
+  optionalKeyName(): ValueType<string | null> {
+    const expected = 'a key name from dns.tsig.keys';
+    return {
+      expected,
+      parse(raw) {
+        if (isOff(raw) || raw === '') return null;
+        const text = scalarText(raw, expected);
+        if (!/^[A-Za-z0-9._-]+$/.test(text)) throw new InvalidValue(expected);
+        return text.toLowerCase().replace(/\.$/, '');
+      },
+      render: (value) => value,
+    };
+  },
+
+  /** A list of DNS names (TSIG key names). */
+  nameList(): ValueType<readonly string[]> {
+    const expected = 'a list of key names';
+    return {
+      expected,
+      parse: (raw) =>
+        listItems(raw, expected).map((item) => {
+          if (!/^[A-Za-z0-9._-]+$/.test(item)) throw new InvalidValue(expected);
+          return item.toLowerCase().replace(/\.$/, '');
+        }),
+      render: (value) => [...value],
+    };
+  },
+
   /** A list of LDAP attribute type names (or numeric OIDs). */
   attributeList(): ValueType<readonly string[]> {
     const expected = 'a list of attribute names';
@@ -265,6 +318,71 @@ export const types = {
           return item;
         }),
       render: (value) => [...value],
+    };
+  },
+
+  /** A list of host names (lower-cased). */
+  hostList(): ValueType<readonly string[]> {
+    const expected = 'a list of host names';
+    return {
+      expected,
+      parse: (raw) =>
+        listItems(raw, expected).map((item) => {
+          if (!isHost(item)) throw new InvalidValue(expected);
+          return item.toLowerCase();
+        }),
+      render: (value) => [...value],
+    };
+  },
+
+  /** Lines of text (a YAML list; from an environment variable or flag, one line per newline), each checked. */
+  lines(expected: string, check: (lines: readonly string[]) => void): ValueType<readonly string[]> {
+    return {
+      expected,
+      parse(raw) {
+        // From an environment variable or flag: one line per newline, or per comma when there is no newline.
+        const lines = Array.isArray(raw) ? raw.map((l) => (typeof l === 'string' || typeof l === 'number' ? String(l) : '')) : typeof raw === 'string' ? raw.split(raw.includes('\n') ? '\n' : ',') : null;
+        if (!lines) throw new InvalidValue(expected);
+        const kept = lines.map((l) => l.trim()).filter((l) => l !== '');
+        try {
+          check(kept);
+        } catch {
+          throw new InvalidValue(expected);
+        }
+        return kept;
+      },
+      render: (value) => [...value],
+    };
+  },
+
+  ipv4(): ValueType<string> {
+    const expected = 'an IPv4 address';
+    return {
+      expected,
+      parse(raw) {
+        const text = scalarText(raw, expected);
+        if (!net.isIPv4(text)) throw new InvalidValue(expected);
+        return text;
+      },
+      render: (value) => value,
+    };
+  },
+
+  /** A DN that may be unset (null, "" or off). */
+  optionalDn(): ValueType<string | null> {
+    const dn = types.dn();
+    const expected = 'a distinguished name, or unset';
+    return {
+      expected,
+      parse(raw) {
+        if (raw === null || raw === '' || (typeof raw === 'string' && OFF_WORDS.has(raw.trim().toLowerCase()))) return null;
+        try {
+          return dn.parse(raw);
+        } catch {
+          throw new InvalidValue(expected);
+        }
+      },
+      render: (value) => value,
     };
   },
 
@@ -341,13 +459,17 @@ export const DEFAULT_INDEXES: readonly string[] = [
  */
 export const OPTIONS = {
   db: option(types.string('a file path'), './data/ispd.sqlite', 'SQLite database file (created if missing)', { flag: '--db', envAlias: 'ISPD_DB' }),
-  backend: option(types.oneOf(['sqlite', 'postgres'] as const), 'sqlite', 'storage backend'),
+  // Only the engines this build offers (backends/registry.ts): an unknown one is refused at the configuration check.
+  backend: option(types.oneOf(ENGINE_NAMES), 'sqlite', 'storage engine (backends/registry.ts lists the engines this build offers)'),
   entryCache: option(types.integer(0, 100_000_000), 100_000, 'decoded entries each process keeps for binds and lookups by DN (about 2.5 KiB each; 0 = off)'),
   startCheck: option(types.oneOf(['refuse', 'warn', 'off'] as const), 'refuse', 'at start, check the structure of the database file (SQLite quick_check, for up to startCheckSeconds): refuse = exit 2 when it is damaged, warn = log it and serve anyway (e.g. to export what is readable), off = no check'),
   startCheckSeconds: option(types.integer(1, 3600), 10, 'time the start check may take; the tables it did not reach are logged as unchecked'),
-  postgres: {
-    url: option(types.optionalString('a postgres:// connection URL'), null, 'PostgreSQL connection URL, required when backend is postgres'),
+  changeLog: {
+    maxAgeSeconds: option(types.integer(0, 10 * 365 * 86400, ', 0 = no age limit'), 7 * 86400, 'change-log records older than this are pruned (0 = no age limit); a reader behind the pruned horizon reloads in full'),
+    maxRecords: option(types.integer(0, 1_000_000_000, ', 0 = no count limit'), 1_000_000, 'change-log records kept at most, the newest (0 = no count limit)'),
   },
+  busyTimeoutMs: option(types.integer(0, 600_000), 5000, 'milliseconds a write waits for another writer (another process, an import) before it fails; LDAP then answers busy (51)'),
+
   baseDN: option(types.dn(), 'o=ispman', 'suffix of the directory tree served'),
   ldap: {
     listen: option(types.listen(), { host: '127.0.0.1', port: 1389 }, 'LDAP (plain and StartTLS) address host:port, or off', { flag: '--ldap', envAlias: 'ISPD_LDAP' }),
@@ -359,6 +481,12 @@ export const OPTIONS = {
     maxConnectionsPerAddress: option(types.integer(0, 1_000_000, ', 0 = no limit'), 1024, 'open LDAP connections at most from one client address (0 = no limit)'),
     sizeLimit: option(types.integer(0, 1_000_000_000, ', 0 = no limit'), 500, 'entries returned per search at most unless the client asks for fewer (slapd: sizelimit)'),
     timeLimit: option(types.integer(0, 86400, ', 0 = no limit'), 3600, 'seconds a search may run at most (slapd: timelimit)'),
+    unindexed: {
+      perIdentity: option(types.integer(0, 10_000, ', 0 = no limit'), 2, 'unindexed searches (scope one or sub, no index narrows the filter, e.g. (cn=*a*)) one identity runs at once in each process; anonymous clients count per address, admins are not limited; more wait their turn (0 = no limit; slapd: limits)'),
+      uncheckedAnonymous: option(types.integer(0, 1_000_000_000, ', 0 = no limit'), 0, 'entries an unindexed search by an anonymous client may examine before it ends with adminLimitExceeded (1 refuses them all; 0 = no limit; slapd: limits anonymous size.unchecked)'),
+      uncheckedUsers: option(types.integer(0, 1_000_000_000, ', 0 = no limit'), 0, 'the same for authenticated clients other than admins (slapd: limits users size.unchecked)'),
+      sliceMs: option(types.integer(1, 1000), 2, 'milliseconds an unindexed search works before other clients (lookups, DNS queries) get the process again'),
+    },
     allowAnonymous: option(types.boolean(), true, 'accept anonymous binds and unauthenticated operations (Postfix and nslcd usually bind anonymously)'),
     anonymousRead: option(types.boolean(), false, 'let anonymous clients read entries (never userPassword) without an ACL file saying so; serve --demo turns it on'),
     allowV2Bind: option(types.boolean(), true, 'accept LDAPv2 binds (old Postfix configs say version = 2)'),
@@ -388,7 +516,13 @@ export const OPTIONS = {
     listen: option(types.listen(), { host: '127.0.0.1', port: 1053 }, 'DNS address host:port (UDP and TCP), or off', { flag: '--dns', envAlias: 'ISPD_DNS' }),
     allowTransfer: option(types.cidrList(), ['127.0.0.1/32', '::1/128'], 'client ranges allowed to AXFR (CIDR list)'),
     notify: option(types.hostPortList(53), [], 'extra secondaries to NOTIFY on change, host[:port], besides the zone NS records'),
+    notifyMode: option(types.oneOf(['yes', 'explicit', 'no'] as const), 'yes', "BIND's notify: yes = the zone's NS hosts and dns.notify, explicit = only dns.notify, no = none (tests and serve --demo use explicit)"),
     notifyRetry: option(types.integer(0, 100), 5, 'times an unanswered NOTIFY is resent'),
+    tsig: {
+      keys: option(types.tsigKeyList(), [], 'TSIG keys (RFC 8945) for transfers and NOTIFY, [algorithm:]name:base64secret as for dig -y (tsig-keygen makes one); signed requests are answered signed, an unknown key, bad MAC or clock gets NOTAUTH'),
+      transferKeys: option(types.nameList(), [], 'when not empty, AXFR/IXFR need a TSIG signature with one of these keys, besides an address in allowTransfer'),
+      notifyKey: option(types.optionalKeyName(), null, 'sign the NOTIFY messages sent to secondaries with this key'),
+    },
     serialFormat: option(types.oneOf(['date', 'counter'] as const), 'date', 'SOA serials as YYYYMMDDnn (like ISPMan) or a plain counter'),
     udpPayload: option(types.integer(512, 4096), 1232, 'largest UDP response in bytes (EDNS0 buffer size advertised)'),
     tcpIdleSeconds: option(types.integer(1, 3600), 30, 'close idle DNS TCP connections after this many seconds (1 second while more than half of tcpMaxConnections are open, as NSD does)'),
@@ -416,8 +550,27 @@ export const OPTIONS = {
     accessSample: option(types.number(0, 1), 1, 'fraction of operations the access log records (0 to 1)'),
   },
   indexes: option(types.attributeList(), DEFAULT_INDEXES, 'attributes indexed for equality, presence and substring search'),
+  schema: {
+    checks: option(
+      types.oneOf(['strict', 'legacy', 'off'] as const),
+      'strict',
+      'object class checks on LDAP writes: strict (admins may skip them per write with the Relax Rules control, ldapmodify -e relax), legacy (entries loaded with import --relaxed stay editable without being made to pass; new and conforming entries are checked), off (like slapd schemacheck off)',
+    ),
+  },
   acl: {
     file: option(types.optionalString('a file path'), null, 'access rules file; unset = the built-in ISPMan rules'),
+  },
+  provision: {
+    admin: option(types.optionalDn(), null, 'identity domain/user commands write as, through the ACL like an LDAP client; unset = uid=ispman,ou=admins,<baseDN>'),
+    homeDirectory: option(types.string('a directory path'), '/var/www', "where domains live (ISPMan defaultHomeDirectoryPath): <homeDirectory>/<domain>, users in <domain>/users/<uid>"),
+    loginShell: option(types.string('a shell path'), '/bin/false', 'loginShell of new domains, users and virtual hosts'),
+    mailQuota: option(types.integer(0, 10_000_000), 50, 'mailbox quota of new users in MB, unless --quota (stored in KB as ISPMan does)'),
+    virtDomains: option(types.boolean(), true, "ISPMan cyrusVirtDomainFeature: mailRoutingAddress is user@domain (true) or <uid>@<mailHost> (false)"),
+    webAddress: option(types.ipv4(), '192.0.2.80', "address of a new domain's A records for @ and www when --webhost names none"),
+    dnsTemplate: option(types.lines('DNS template lines "owner TYPE value" (types SOA NS MX A AAAA CNAME TXT; one SOA, at least one NS)', checkTemplate), DEFAULT_DNS_TEMPLATE, 'records of a new primary domain, one "owner TYPE value" per line; ${domain}, ${webaddress}, ${mailhost} are filled in, the SOA serial is added'),
+    mailStores: option(types.hostList(), [], "mail stores new users are spread over (fewest users first); empty = the members of ISPMan's ou=hostgroups mailstoregroup"),
+    postAdd: option(types.optionalString('a shell command'), null, 'command run after a user is added (%u address, %n uid, %d domain, %h mail store), e.g. doveadm mailbox create -u %u INBOX; failures are kept and retried'),
+    postDelete: option(types.optionalString('a shell command'), null, 'command run after a user is deleted (same placeholders as postAdd)'),
   },
   runAs: {
     user: option(types.optionalString('a user name or uid'), null, 'user to switch to after binding ports (when started as root)'),

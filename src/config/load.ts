@@ -269,7 +269,12 @@ function checkCombinations(values: Map<string, unknown>, sources: Map<string, st
     values.set('ldaps.listen', null);
   }
   if (cert === null && get<boolean>('ldap.requireTlsForBind')) fail('ldap.requireTlsForBind', 'needs tls.cert and tls.key (StartTLS and LDAPS need a certificate)');
-  if (get('backend') === 'postgres' && get('postgres.url') === null) fail('postgres.url', 'must be set when backend is postgres');
+
+  // TSIG key names used elsewhere must be keys we have (a typo would refuse every transfer or send unsigned NOTIFYs).
+  const tsigNames = new Set(get<readonly string[]>('dns.tsig.keys').map((spec) => spec.split(':').slice(-2, -1)[0].toLowerCase().replace(/\.$/, '')));
+  for (const name of get<readonly string[]>('dns.tsig.transferKeys')) if (!tsigNames.has(name)) fail('dns.tsig.transferKeys', `names ${name}, which is not in dns.tsig.keys`);
+  const notifyKey = get<string | null>('dns.tsig.notifyKey');
+  if (notifyKey !== null && !tsigNames.has(notifyKey.toLowerCase().replace(/\.$/, ''))) fail('dns.tsig.notifyKey', `names ${notifyKey}, which is not in dns.tsig.keys`);
 
   // Two TCP listeners on one address cannot both bind; say so now rather than with EADDRINUSE later.
   const tcpListeners = ['ldap.listen', 'ldaps.listen', 'dns.listen', 'metrics.listen'];

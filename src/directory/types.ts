@@ -41,6 +41,11 @@ export interface OperationContext {
   secure: boolean;
   /** Abandon / disconnect signal: searches stop yielding when it is aborted. */
   signal?: AbortSignal;
+  /**
+   * The client asked for the Relax Rules control (OpenLDAP's `ldapmodify -e relax`): an administrator's
+   * write skips the schema checks, so data loaded with `import --relaxed` can still be edited.
+   */
+  relax?: boolean;
 }
 
 export interface SearchRequest {
@@ -58,9 +63,21 @@ export interface SearchRequest {
   paged?: { size: number; cookie: string };
 }
 
+/**
+ * Produced among a search's entries while it scans rows that do not match: a point where the caller may give
+ * the event loop back before pulling more (a long scan must not hold up every other client; issue 13).
+ */
+export const SCAN_PAUSE: unique symbol = Symbol('scan pause');
+export type ScanPause = typeof SCAN_PAUSE;
+
 export interface SearchOutcome {
-  /** Entries, produced lazily; iterate to the end to learn `done()`. */
-  entries: Iterable<Entry>;
+  /** Entries, produced lazily (with SCAN_PAUSE marks while scanning); iterate to the end to learn `done()`. */
+  entries: Iterable<Entry | ScanPause>;
+  /**
+   * The search scans its scope without an index and runs under the per-identity limits (the requester is
+   * neither an admin nor ispd itself): the adapter lets few of them run at once per identity, in slices.
+   */
+  unindexed?: boolean;
   /** After iteration: the result (success, sizeLimitExceeded, timeLimitExceeded…) and the paging cookie to return. */
   done(): { code: number; message: string; pagedCookie?: string };
 }
@@ -72,6 +89,13 @@ export interface Modification {
   attribute: string;
   values: string[];
 }
+
+/** One write of DirectoryService.writeBatch: several of these commit together or not at all. */
+export type BatchWrite =
+  /** ifMissing: an entry already at the DN is left as it is (shared branches such as ou=DNS's dc=com). */
+  | { op: 'add'; dn: string; attributes: Record<string, string[]>; ifMissing?: boolean }
+  | { op: 'modify'; dn: string; changes: Modification[] }
+  | { op: 'delete'; dn: string };
 
 export interface Directory {
   search(req: SearchRequest, ctx: OperationContext): SearchOutcome;

@@ -9,6 +9,7 @@ import { nextSerial, SerialFormat } from './serial';
 import { axfrRecords, diffRecords, ixfrRecords, packTransfer, serialGreater, ZoneDiff, zoneRecordMap } from './transfer';
 import { Opcode, Rcode, RRClass, RRType, SoaData } from './types';
 import { encodeErrorResponse, HEADER_SIZE, MAX_MESSAGE, parseQuery, questionName } from './wire';
+import { errorTsig, readTsig, signResponses, tsigSize, TsigKey, verifyRequest } from './tsig';
 import { Zone, ZoneSet } from './zone';
 
 export type Transport = 'udp' | 'tcp';
@@ -25,6 +26,14 @@ export interface QueryEvent {
   rcode: number;
   cached: boolean;
   dropped?: boolean;
+  /** A signed request that failed verification: the TSIG error (BADSIG 16, BADKEY 17, BADTIME 18, BADTRUNC 22). */
+  tsigError?: number;
+}
+
+/** A request whose TSIG verified: the key's name, and the octets its signature will add to each answer. */
+export interface SignedRequest {
+  key: string;
+  reserve: number;
 }
 
 export interface EngineOptions {
@@ -33,6 +42,10 @@ export interface EngineOptions {
   /** Peers allowed AXFR/IXFR. */
   allowTransfer?: string[];
   serialFormat?: SerialFormat;
+  /** TSIG keys (RFC 8945) requests may be signed with; their answers are signed with the same key. */
+  tsigKeys?: TsigKey[];
+  /** When set, AXFR/IXFR also need a TSIG signature with one of these keys (besides allowTransfer). */
+  transferKeys?: string[];
   /** History entries kept per zone for IXFR. */
   historyDepth?: number;
   cacheEntries?: number;
@@ -64,6 +77,8 @@ export class DnsEngine {
   private readonly retired = new Map<string, number>();
   private readonly cache: AnswerCache;
   private readonly transferAcl: AddressList;
+  private readonly tsigKeys: Map<string, TsigKey>;
+  private readonly transferKeys: Set<string>;
   readonly udpPayload: number;
   /** Counts zone updates (each clears the answer cache); the cluster tells from it whether a write touched DNS data. */
   generation = 0;
@@ -73,6 +88,8 @@ export class DnsEngine {
     this.opts = opts;
     this.udpPayload = Math.max(512, Math.min(opts.udpPayload ?? 1232, 65535));
     this.transferAcl = new AddressList(opts.allowTransfer ?? []);
+    this.tsigKeys = new Map((opts.tsigKeys ?? []).map((k) => [k.name, k]));
+    this.transferKeys = new Set((opts.transferKeys ?? []).map((k) => k.toLowerCase().replace(/\.$/, '')));
     this.cache = new AnswerCache(opts.cacheEntries ?? 100000);
   }
 
@@ -154,7 +171,7 @@ export class DnsEngine {
    * Answers one request. Returns the response messages (several for AXFR/IXFR over TCP), or null when the
    * packet must be dropped (responses, runts).
    */
-  handle(buf: Buffer, transport: Transport, peer: string): Buffer[] | null {
+  handle(buf: Buffer, transport: Transport, peer: string, signer?: SignedRequest): Buffer[] | null {
     // The name is decoded only when needed: a cached answer carries it.
     const q = parseQuery(buf, false);
     const onQuery = this.opts.onQuery;
@@ -166,9 +183,10 @@ export class DnsEngine {
       onQuery?.({ transport, peer, rcode: q.rcode, cached: false });
       return [encodeErrorResponse(buf, q.id, q.opcode, q.rd, q.rcode, q.questionEnd, q.edns, this.udpPayload)];
     }
+    if (q.tsigStart !== undefined && !signer) return this.handleSigned(buf, q, transport, peer);
     // A plain query for an ordinary type: its answer depends only on the question and the response shape.
     const answerable = q.opcode === Opcode.QUERY && !(q.edns && q.edns.version > 0) && (q.qclass === RRClass.IN || q.qclass === RRClass.ANY) && !UNCACHED_QTYPES.has(q.qtype);
-    const maxSize = transport === 'tcp' ? MAX_MESSAGE : q.edns ? Math.max(512, Math.min(q.edns.payload, this.udpPayload)) : 512;
+    const maxSize = (transport === 'tcp' ? MAX_MESSAGE : q.edns ? Math.max(512, Math.min(q.edns.payload, this.udpPayload)) : 512) - (signer?.reserve ?? 0);
     const shape = answerShape(maxSize, q.edns !== null, q.edns?.dnssecOk === true);
     if (answerable) {
       const hit = this.cache.get(buf, HEADER_SIZE, q.nameEnd, q.qtype, q.qclass, shape);
@@ -191,7 +209,7 @@ export class DnsEngine {
     if (q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) return this.errorReply(buf, q, Rcode.REFUSED, transport, peer);
     if (q.qtype === RRType.OPT) return this.errorReply(buf, q, Rcode.FORMERR, transport, peer);
     if (UNSUPPORTED_QTYPES.has(q.qtype)) return this.errorReply(buf, q, Rcode.NOTIMP, transport, peer);
-    if (TRANSFER_TYPES.has(q.qtype)) return this.transfer(buf, q, transport, peer, (rcode) => this.errorReply(buf, q, rcode, transport, peer));
+    if (TRANSFER_TYPES.has(q.qtype)) return this.transfer(buf, q, transport, peer, (rcode) => this.errorReply(buf, q, rcode, transport, peer), signer);
 
     const result = lookup(this.zoneSet, q.qname, q.qtype);
     const frame = { id: q.id, opcode: q.opcode, rd: q.rd, cd: q.cd, qname: q.qname, question: buf.subarray(HEADER_SIZE, q.questionEnd), edns: q.edns };
@@ -200,6 +218,29 @@ export class DnsEngine {
     if (result.kind !== 'refused') this.cache.set(buf, HEADER_SIZE, q.nameEnd, q.qtype, q.qclass, shape, q.qname, out);
     onQuery?.({ transport, peer, qname: q.qname, qtype: q.qtype, rcode: result.rcode, cached: false });
     return [out];
+  }
+
+  /**
+   * A TSIG-signed request (RFC 8945 §5.2): unknown key, bad MAC or a clock outside the fudge get NOTAUTH with
+   * BADKEY/BADSIG/BADTIME (and TSIG-aware clients see why); a good one is answered like the same request
+   * unsigned, with the key's name for the transfer check, and every message of the answer signed.
+   */
+  private handleSigned(buf: Buffer, q: QueryRequest, transport: Transport, peer: string): Buffer[] {
+    const now = Math.floor((this.opts.now?.() ?? new Date()).getTime() / 1000);
+    let v: ReturnType<typeof verifyRequest>;
+    try {
+      v = verifyRequest(buf, readTsig(buf, q.tsigStart!), this.tsigKeys, now);
+    } catch {
+      this.opts.onQuery?.({ transport, peer, qtype: q.qtype, rcode: Rcode.FORMERR, cached: false });
+      return [encodeErrorResponse(buf, q.id, q.opcode, q.rd, Rcode.FORMERR, q.questionEnd, q.edns, this.udpPayload)];
+    }
+    if (!v.ok) {
+      this.opts.onQuery?.({ transport, peer, qname: questionName(buf, q.nameEnd), qtype: q.qtype, rcode: Rcode.NOTAUTH, cached: false, tsigError: v.error });
+      const plain = encodeErrorResponse(v.unsigned, q.id, q.opcode, q.rd, Rcode.NOTAUTH, q.questionEnd, q.edns, this.udpPayload);
+      return [errorTsig(plain, v, now)];
+    }
+    const out = this.handle(v.unsigned, transport, peer, { key: v.key.name, reserve: tsigSize(v.key) });
+    return out ? signResponses(out, v.key, v.record, now) : [];
   }
 
   private errorReply(buf: Buffer, q: QueryRequest, rcode: number, transport: Transport, peer: string): Buffer[] {
@@ -213,10 +254,12 @@ export class DnsEngine {
     transport: Transport,
     peer: string,
     error: (rcode: number) => Buffer[],
+    signer?: SignedRequest,
   ): Buffer[] {
     const zone = this.zoneSet.get(q.qname);
     if (!zone) return error(this.zoneSet.find(q.qname) ? Rcode.NOTAUTH : Rcode.REFUSED);
     if (!this.transferAcl.contains(peer)) return error(Rcode.REFUSED);
+    if (this.transferKeys.size > 0 && !(signer && this.transferKeys.has(signer.key))) return error(Rcode.REFUSED);
     const frame = { id: q.id, question: buf.subarray(HEADER_SIZE, q.questionEnd), qname: q.qname, edns: q.edns, ourPayload: this.udpPayload };
     if (q.qtype === RRType.AXFR) {
       // RFC 5936 §4.2: AXFR is a TCP affair.

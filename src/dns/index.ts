@@ -18,7 +18,7 @@ export interface DnsDirectory {
   readonly schema?: { attributeType(name: string): unknown };
   on(event: 'committed', cb: () => void): unknown;
   removeListener(event: 'committed', cb: () => void): unknown;
-  addWriteHook(hook: (tx: WriteTransaction, change: { kind: string; before?: StoredEntry; after?: StoredEntry }) => void): void;
+  addWriteHook(hook: (tx: WriteTransaction, changes: ReadonlyArray<{ kind: string; before?: StoredEntry; after?: StoredEntry }>) => void): void;
   indexTerms(attrs: AttributeMap): IndexTerm[];
 }
 

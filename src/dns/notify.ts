@@ -4,6 +4,7 @@ import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { writeRecord } from './rdata';
+import { signRequest, type TsigKey } from './tsig';
 import { Opcode, RRType, SoaData } from './types';
 import { WireWriter, writeHeader } from './wire';
 
@@ -21,6 +22,18 @@ export function parseTarget(text: string): NotifyTarget {
   const m = t.match(/^([^:]+)(?::(\d+))?$/);
   if (!m) throw new Error(`bad notify target "${text}"`);
   return { host: m[1], port: m[2] ? Number(m[2]) : 53 };
+}
+
+/**
+ * BIND's `notify` statement: yes = the zone's NS hosts (other than the SOA primary) and the configured
+ * targets (also-notify), explicit = only the configured targets, no = nobody.
+ */
+export type NotifyMode = 'yes' | 'explicit' | 'no';
+
+/** Whom to NOTIFY for one zone change; the NS hosts are only looked up in mode yes. */
+export function notifyTargetsFor(mode: NotifyMode, configured: NotifyTarget[], nsHosts: () => NotifyTarget[]): NotifyTarget[] {
+  if (mode === 'no') return [];
+  return mode === 'yes' ? [...configured, ...nsHosts()] : configured;
 }
 
 export interface NotifyLogger {
@@ -47,6 +60,8 @@ export interface NotifierOptions {
   maxAttempts?: number;
   /** At most this many NOTIFY messages per second (BIND's notify-rate): thousands of zones start at once. */
   ratePerSecond?: number;
+  /** TSIG key every NOTIFY is signed with (RFC 8945; the secondary's allow-notify names it). */
+  key?: TsigKey;
   onAcknowledged?(zone: string, serial: number, target: NotifyTarget): void;
   onGiveUp?(zone: string, serial: number, target: NotifyTarget): void;
 }
@@ -104,7 +119,9 @@ export class Notifier {
       const old = this.pending.get(key);
       if (old?.timer) clearTimeout(old.timer);
       const id = randomInt(0x10000);
-      const p: Pending = { zone, serial: soa.serial, target, id, attempt: 0, message: encodeNotify(id, zone, soa, soaTtl) };
+      const plain = encodeNotify(id, zone, soa, soaTtl);
+      const message = this.opts.key ? signRequest(plain, this.opts.key, Math.floor(Date.now() / 1000)) : plain;
+      const p: Pending = { zone, serial: soa.serial, target, id, attempt: 0, message };
       this.pending.set(key, p);
       this.send(key, p);
     }

@@ -67,7 +67,7 @@ export interface SerialBump {
  * operation added, modified, renamed or deleted. Raises the serial of each zone whose data changed, once per
  * zone and transaction. Returns what it did (for logs and tests).
  */
-export function serialHook(changes: SerialChange[], deps: SerialHookDeps): SerialBump[] {
+export function serialHook(changes: readonly SerialChange[], deps: SerialHookDeps): SerialBump[] {
   const zones = new Map<string, { layout: EntryZoneInfo['layout']; near: HookEntry }>();
   const explicit = new Set<string>();
   /** Serials a write tried to lower: the new serial goes above the old one (serials never go down). */
@@ -98,6 +98,8 @@ export function serialHook(changes: SerialChange[], deps: SerialHookDeps): Seria
   const bumps: SerialBump[] = [];
   const done = new Set<string>();
   for (const [name, { layout, near }] of zones) {
+    // A zone whose SOA this transaction wrote (created, deleted, set by hand) is not searched for at all.
+    if (explicit.has(name)) continue;
     const soaEntry = findSoaEntry(layout, name, near, deps);
     if (!soaEntry) continue;
     const key = soaEntry.dnNorm;
@@ -215,7 +217,7 @@ function searchUp(
 export interface HookableDirectory {
   readonly backend: Pick<Backend, 'search' | 'getByDnNorm'>;
   readonly schema?: { attributeType(name: string): unknown };
-  addWriteHook(hook: (tx: WriteTransaction, change: { kind: string; before?: StoredEntry; after?: StoredEntry }) => void): void;
+  addWriteHook(hook: (tx: WriteTransaction, changes: ReadonlyArray<{ kind: string; before?: StoredEntry; after?: StoredEntry }>) => void): void;
   indexTerms(attrs: AttributeMap): import('../../backends/types').IndexTerm[];
 }
 
@@ -231,9 +233,9 @@ export function installSerialHook(directory: HookableDirectory, options: SerialH
   const installed = hooked.has(directory);
   hooked.set(directory, options);
   if (installed) return;
-  directory.addWriteHook((tx, change) => {
+  directory.addWriteHook((tx, changes) => {
     const current = hooked.get(directory) ?? {};
-    const bumps = serialHook([{ before: change.before, after: change.after }], {
+    const bumps = serialHook(changes, {
       backend: directory.backend,
       tx,
       update: (entry, attrs) => tx.update({ id: entry.id, attrs, index: directory.indexTerms(attrs) }),

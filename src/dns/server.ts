@@ -11,11 +11,12 @@ import type { Entry } from '../directory/types';
 import { addReverseZones, buildZonesReport, classifyEntry, ptrFlagsOf, reverseZoneOfAddress, type PtrFlag } from './build';
 import { DnsEngine, QueryEvent } from './engine';
 import { canonicalName } from './name';
-import { Notifier, NotifyTarget, parseTarget } from './notify';
+import { Notifier, NotifyMode, NotifyTarget, notifyTargetsFor, parseTarget } from './notify';
+import type { TsigKey } from './tsig';
 import { initialSerial, SerialFormat } from './serial';
 import { ResponseRateLimiter, truncatedResponse, type RrlOptions } from './rrl';
 import { DnsTcpServer, type TcpCloseReason } from './tcp';
-import { skipAddressLookup } from './udp-handle';
+import { setUdpReading, skipAddressLookup } from './udp-handle';
 import { ZoneSet, type Zone } from './zone';
 
 export interface DnsLogger {
@@ -27,7 +28,7 @@ export interface DnsLogger {
 
 export interface DnsServerOptions {
   /** The store to serve from: loaded at start (then releaseMemory), followed through changesSince(). */
-  backend?: Pick<Backend, 'all' | 'getByDnNorm' | 'changesSince' | 'lastChangeSeq' | 'search' | 'releaseMemory'>;
+  backend?: Pick<Backend, 'all' | 'getByDnNorm' | 'changesSince' | 'lastChangeSeq' | 'search' | 'capabilities'>;
   /** Alternatively a fixed set of entries (CLI tools, tests without a store). */
   entries?: Entry[];
   /** Called with a callback to run after each committed write; returns an unsubscribe function. */
@@ -35,12 +36,20 @@ export interface DnsServerOptions {
   listen: { host: string; port: number };
   /** Addresses/CIDRs allowed AXFR and IXFR. */
   allowTransfer?: string[];
+  /** TSIG keys signed requests may use (answers are signed with the same key). */
+  tsigKeys?: TsigKey[];
+  /** When set, transfers need a TSIG signature with one of these key names. */
+  transferKeys?: string[];
+  /** Name of the key (in tsigKeys) NOTIFY messages are signed with. */
+  notifyKey?: string;
   /** NOTIFY targets: a list for every zone, or per zone ('*' = every zone). "host[:port]" or {host, port}. */
   notify?: Array<string | NotifyTarget> | Record<string, string[]>;
   /** Times an unanswered NOTIFY is resent. */
   notifyRetry?: number;
   /** Also NOTIFY the addresses of each zone's NS hosts that we know (other than the SOA primary), like BIND. */
   notifyNsRecords?: boolean;
+  /** BIND's notify yes | explicit | no; overrides notifyNsRecords (yes = NS hosts too, explicit = `notify` only). */
+  notifyMode?: NotifyMode;
   serialFormat?: SerialFormat;
   udpPayload?: number;
   tcpIdleSeconds?: number;
@@ -133,7 +142,7 @@ function udpAnswerer(udp: dgram.Socket, engine: DnsEngine, logger: DnsLogger, ob
   };
 }
 
-export type DnsReplicaOptions = Pick<DnsServerOptions, 'backend' | 'entries' | 'onCommitted' | 'allowTransfer' | 'serialFormat' | 'udpPayload' | 'pollIntervalMs' | 'logger' | 'observer' | 'rrl'>;
+export type DnsReplicaOptions = Pick<DnsServerOptions, 'backend' | 'entries' | 'onCommitted' | 'allowTransfer' | 'tsigKeys' | 'transferKeys' | 'serialFormat' | 'udpPayload' | 'pollIntervalMs' | 'logger' | 'observer' | 'rrl'>;
 
 /**
  * A UDP-only copy of the DNS server for another process of the same service (a cluster worker): its own zones,
@@ -150,6 +159,11 @@ export interface DnsReplica {
   generation(): number;
   /** Hands the query counts kept since the last call to the metrics registry (index.ts sets it). */
   flushMetrics?(): void;
+  /**
+   * Stops or resumes this process's reads of the shared socket (it still answers what it has read): while its
+   * LDAP side runs scans, the other processes answer the DNS queries (issue 13: DNS never waits behind LDAP).
+   */
+  setReading(reading: boolean): void;
   close(): Promise<void>;
 }
 
@@ -159,6 +173,8 @@ export function startDnsReplica(opts: DnsReplicaOptions): DnsReplica {
   const engine = new DnsEngine({
     udpPayload: opts.udpPayload,
     allowTransfer: opts.allowTransfer,
+    tsigKeys: opts.tsigKeys,
+    transferKeys: opts.transferKeys,
     serialFormat: opts.serialFormat ?? 'date',
     onQuery: opts.observer?.onQuery,
   });
@@ -168,6 +184,7 @@ export function startDnsReplica(opts: DnsReplicaOptions): DnsReplica {
   const poll = opts.backend && (opts.pollIntervalMs ?? 1000) > 0 ? setInterval(() => source.sync(), opts.pollIntervalMs ?? 1000) : undefined;
   poll?.unref();
   let socket: dgram.Socket | null = null;
+  let reading = true;
   return {
     engine,
     attach(udp) {
@@ -176,6 +193,12 @@ export function startDnsReplica(opts: DnsReplicaOptions): DnsReplica {
       udp.on('message', udpAnswerer(udp, engine, logger, opts.observer, opts.rrl));
       udp.on('error', (err) => logger.warn({ err: err.message }, 'DNS UDP socket error'));
       skipAddressLookup(udp);
+      if (!reading) setUdpReading(udp, false);
+    },
+    setReading(next) {
+      if (next === reading) return;
+      reading = next;
+      if (socket) setUdpReading(socket, next);
     },
     sync: () => source.sync(),
     generation: () => engine.generation,
@@ -193,8 +216,11 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const logger = opts.logger ?? noopLogger;
   const format = opts.serialFormat ?? 'date';
   const notifyTargets = normalizeNotify(opts.notify);
+  const notifyKey = opts.notifyKey === undefined ? undefined : opts.tsigKeys?.find((k) => k.name === opts.notifyKey!.toLowerCase().replace(/\.$/, ''));
+  if (opts.notifyKey !== undefined && !notifyKey) throw new Error(`NOTIFY key ${opts.notifyKey} is not among the TSIG keys`);
   const notifier = new Notifier({
     logger,
+    key: notifyKey,
     initialDelayMs: opts.notifyInitialDelayMs,
     maxAttempts: (opts.notifyRetry ?? 5) + 1,
     onAcknowledged: (zone, serial, target) => opts.observer?.onNotify?.({ zone, serial, target, result: 'acknowledged' }),
@@ -203,11 +229,14 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const engine = new DnsEngine({
     udpPayload: opts.udpPayload,
     allowTransfer: opts.allowTransfer,
+    tsigKeys: opts.tsigKeys,
+    transferKeys: opts.transferKeys,
     serialFormat: format,
     onQuery: opts.observer?.onQuery,
     onSerialChange: (zone) => {
       opts.observer?.onSerial?.(zone.origin, zone.serial);
-      const targets = [...notifyTargets(zone.origin), ...(opts.notifyNsRecords ? nsTargets(engine, zone) : [])];
+      const mode = opts.notifyMode ?? (opts.notifyNsRecords ? 'yes' : 'explicit');
+      const targets = notifyTargetsFor(mode, notifyTargets(zone.origin), () => nsTargets(engine, zone));
       if (targets.length) notifier.notify(zone.origin, zone.soa, zone.soaSet.ttl, targets);
     },
   });
@@ -343,7 +372,7 @@ class EntrySource {
     // SQLite discards that whole cache at this connection's first read after another process commits: 45 ms
     // at 75,000 entries, paid by the first LDAP write → DNS change (and, through the cluster's write → DNS
     // barrier, by the LDAP response). A backend that can let it go does so now.
-    this.opts.backend?.releaseMemory?.();
+    this.opts.backend?.capabilities.releaseMemory?.();
     this.warmUp();
     this.opts.observer?.onReload?.({ zones: this.engine.zones().length, ms: Date.now() - started, full: true });
   }
@@ -438,6 +467,13 @@ class EntrySource {
       const changes = backend.changesSince(this.seq, 10000);
       if (changes.length === 0) {
         this.opts.observer?.onLag?.(0);
+        return;
+      }
+      if (changes[0].seq !== this.seq + 1) {
+        // The records after our position were pruned (we were behind the log's horizon): what changed in
+        // between is unknown, so every zone is built again from the store.
+        this.logger.info({ at: this.seq, oldest: changes[0].seq }, 'DNS fell behind the pruned change log; reloading all zones');
+        this.loadAll();
         return;
       }
       const dirty = new Set<string>();

@@ -200,6 +200,8 @@ export type ParsedQuery =
       edns: EdnsInfo | null;
       /** IXFR: the serial of the SOA the client put in the authority section. */
       clientSerial?: number;
+      /** Offset of a TSIG record ending the message (RFC 8945: it must be the last record). */
+      tsigStart?: number;
     };
 
 /**
@@ -251,6 +253,7 @@ export function parseQuery(buf: Buffer, decodeName = true): ParsedQuery {
   const questionEnd = pos;
   let edns: EdnsInfo | null = null;
   let clientSerial: number | undefined;
+  let tsigStart: number | undefined;
   try {
     const total = ancount + nscount + arcount;
     for (let i = 0; i < total; i++) {
@@ -270,6 +273,9 @@ export function parseQuery(buf: Buffer, decodeName = true): ParsedQuery {
         if (section !== 'ar' || edns || buf[nameStart] !== 0) return fail(1, questionEnd);
         edns = { payload: klass, version: (ttl >>> 16) & 0xff, dnssecOk: (ttl & 0x8000) !== 0 };
         validateOptions(buf, rdStart, pos);
+      } else if (type === 250 /* TSIG */) {
+        if (section !== 'ar' || i !== total - 1) return fail(1, questionEnd);
+        tsigStart = nameStart;
       } else if (type === RRType.SOA && section === 'ns' && qtype === RRType.IXFR) {
         const mname = skipName(buf, rdStart);
         const rname = skipName(buf, mname);
@@ -283,7 +289,7 @@ export function parseQuery(buf: Buffer, decodeName = true): ParsedQuery {
   // (An object literal with a lazy getter here costs several times the whole decode: measured.) Without
   // decodeName, qname is '' and the caller decodes it with questionName() when it needs it (not for cached answers).
   const qname = decodeName ? decodeLabels(buf, HEADER_SIZE, nameEnd) : '';
-  return { kind: 'query', id, opcode, rd, cd, qname, qtype, qclass, nameEnd, questionEnd, edns, clientSerial };
+  return { kind: 'query', id, opcode, rd, cd, qname, qtype, qclass, nameEnd, questionEnd, edns, clientSerial, tsigStart };
 }
 
 /** The question name of a query parseQuery accepted, lower-case and dotted (nameEnd from parseQuery). */

@@ -9,6 +9,7 @@ import { Connection } from './connection';
 import { SUPPORTED_CONTROLS } from './controls';
 import { supportedExtensions } from './ops/extended';
 import { RootDse } from './rootdse';
+import { ScanScheduler } from './scan-scheduler';
 import type { ServerContext } from './server-context';
 import type { LdapLogger, LdapObserver, LdapServer, LdapServerOptions, TlsMaterial } from './types';
 
@@ -19,6 +20,7 @@ class Listener implements ServerContext, LdapServer {
   readonly logger: LdapLogger;
   readonly observer: LdapObserver | undefined;
   readonly rootDse: RootDse;
+  readonly scans: ScanScheduler;
   private readonly servers: { plain: net.Server; ldaps?: net.Server };
   private readonly open = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
@@ -32,6 +34,11 @@ class Listener implements ServerContext, LdapServer {
     this.logger = options.logger;
     this.observer = options.observer ? guardObserver(options.observer, options.logger) : undefined;
     if (options.tls) this.context = tls.createSecureContext(tlsOptions(options.tls));
+    this.scans = new ScanScheduler({
+      perIdentity: options.limits.unindexedPerIdentity ?? 2,
+      sliceMs: options.limits.scanSliceMs ?? 2,
+      onBusy: (busy) => this.observer?.onScanning?.(busy),
+    });
     this.rootDse = new RootDse({
       namingContexts: options.rootDse.namingContexts,
       vendorName: options.rootDse.vendorName,
@@ -176,7 +183,7 @@ class Listener implements ServerContext, LdapServer {
  */
 function guardObserver(observer: LdapObserver, logger: LdapLogger): LdapObserver {
   const guarded: LdapObserver = {};
-  const hooks: Array<keyof LdapObserver> = ['onConnectionOpen', 'onConnectionClose', 'onConnectionRefused', 'onOperation', 'onProtocolError', 'onBindFailure'];
+  const hooks: Array<keyof LdapObserver> = ['onConnectionOpen', 'onConnectionClose', 'onConnectionRefused', 'onOperation', 'onProtocolError', 'onBindFailure', 'onScanning'];
   for (const name of hooks) {
     const hook = observer[name] as ((...args: unknown[]) => void) | undefined;
     if (typeof hook !== 'function') continue;

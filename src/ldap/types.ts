@@ -22,6 +22,8 @@ export interface LdapObserver {
   /** PDU too large, garbage bytes, malformed message, TLS handshake failure. */
   onProtocolError?(reason: string): void;
   onBindFailure?(reason: string): void;
+  /** This process started running unindexed searches (true), or has run none for a moment (false). */
+  onScanning?(busy: boolean): void;
 }
 
 export interface TlsMaterial {
@@ -43,6 +45,10 @@ export interface LdapLimits {
   maxConnections: number;
   /** 0 = no per-address limit. */
   maxConnectionsPerAddress: number;
+  /** Unindexed searches one identity (anonymous: one client address) runs at once per process; more wait. 0 = no limit. Default 2. */
+  unindexedPerIdentity?: number;
+  /** Milliseconds a scanning search works before it lets other clients in (scan-scheduler.ts). Default 2. */
+  scanSliceMs?: number;
   /** Requests in flight per connection before the socket stops being read (backpressure). Default 64. */
   maxOutstandingPerConnection?: number;
 }

@@ -45,7 +45,7 @@ function timedIterable(source: Iterable<StoredEntry>, observe: Observe, setupMs:
 /**
  * A Backend that forwards every call to `backend` and observes the duration of the hot ones in
  * `histogram` by kind: get (getByDnNorm, getById, hasChildren), search, write, changes.
- * Other members (e.g. SQLite's reindex) are reached through the original backend object.
+ * Capabilities (reindex, bulk load …) are the backend's own, untimed.
  */
 export function timeBackendQueries(backend: Backend, histogram: Histogram<'kind'>): Backend {
   const getKind = histogram.labels('get');
@@ -64,6 +64,7 @@ export function timeBackendQueries(backend: Backend, histogram: Histogram<'kind'
     get name() {
       return backend.name;
     },
+    capabilities: backend.capabilities,
     getByDnNorm: timed(getKind, (dnNorm: string) => backend.getByDnNorm(dnNorm)),
     getById: timed(getKind, (id: number) => backend.getById(id)),
     hasChildren: timed(getKind, (id: number) => backend.hasChildren(id)),
@@ -83,10 +84,11 @@ export function timeBackendQueries(backend: Backend, histogram: Histogram<'kind'
     bulkLoad: (entries, onProgress) => backend.bulkLoad(entries, onProgress),
     changesSince: timed(changesKind, (afterSeq: number, limit?: number) => backend.changesSince(afterSeq, limit)),
     lastChangeSeq: () => backend.lastChangeSeq(),
+    pruneChanges: (retention) => backend.pruneChanges(retention),
+    changeLogSize: () => backend.changeLogSize(),
     all: () => backend.all(),
     count: () => backend.count(),
     sizeBytes: () => backend.sizeBytes(),
-    releaseMemory: () => backend.releaseMemory?.(),
     close: () => backend.close(),
   };
 }

@@ -39,6 +39,7 @@ export interface Metrics {
   readonly dnsTcpClosed: Counter<'reason'>;
   /** Change-log entries written but not yet applied to DNS zones and caches. */
   readonly changelogLag: Gauge;
+  readonly changelogRecords: Gauge;
   /** kind: e.g. search, get, write, changes. */
   readonly backendQueryDuration: Histogram<'kind'>;
   readonly storeSizeBytes: Gauge;
@@ -196,6 +197,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     changelogLag: new Gauge({
       name: 'ispd_changelog_lag',
       help: 'Change-log entries written but not yet applied to DNS zones and caches',
+      registers,
+    }),
+    changelogRecords: new Gauge({
+      name: 'ispd_changelog_records',
+      help: 'Records in the change log (pruned by changeLog.maxAgeSeconds and changeLog.maxRecords)',
       registers,
     }),
     backendQueryDuration: new Histogram({

@@ -38,7 +38,7 @@ const SECURE_DEFAULT: string[][] = [
   ['--w', 'rc-', 'rc-', 'rc-'], // self: userPassword is write-only (usable for bind, never read or compared)
   ['---', 'rc-', 'rc-', 'rc-'], // another user
   ['--w', 'rcw', 'rcw', 'rc-'], // domain account: its own subtree only (DNS lives under ou=DNS)
-  ['--w', 'rcw', 'rcw', 'rcw'], // admin
+  ['rcw', 'rcw', 'rcw', 'rcw'], // admin: write includes read, userPassword too (ISPMan's slapd; pure-ftpd binds as it)
   ['---', 'rc-', '---', '---'], // mail service: mail routing attributes only
 ];
 /** With ldap.anonymousRead on, anonymous reads (and so compares) all but userPassword; nothing else changes. */
@@ -75,7 +75,7 @@ describe('interop: default ACL table (identities × read/compare/write × attrib
 
   /** The values as the admin sees them: what compare asserts and what write puts back unchanged. */
   async function currentValues(server: IspdHandle, group: AttributeGroup): Promise<Map<string, string[]>> {
-    // userPassword is write-only, for the admin too: compare asserts bob's clear password instead.
+    // userPassword: compare asserts bob's clear password (slapd compares a clear value against the hash).
     if (group.attributes.length === 1 && group.attributes[0] === 'userPassword') return new Map([['userPassword', [BOB.password]]]);
     const result = await run(server, 'ldapsearch', ADMIN, ['-LLL', '-o', 'ldif-wrap=no', '-b', group.entry, '-s', 'base', '(objectClass=*)', ...group.attributes]);
     assert.equal(result.code, 0, describeResult(result));

@@ -19,7 +19,7 @@ import { importInto, serve, type Served } from '../protocol/ops-tools';
 
 const README = path.join(REPO_ROOT, 'README.md');
 /** The values the README's client blocks are rendered with: ispd on the same host, port 389. */
-const README_VARS = { LDAP_HOST: '127.0.0.1', LDAP_PORT: 389, LDAP_VERSION: 3, LDAP_URI: 'ldap://127.0.0.1/', BASE: 'o=ispman' };
+const README_VARS = { LDAP_HOST: '127.0.0.1', LDAP_PORT: 389, LDAP_VERSION: 3, LDAP_URI: 'ldap://127.0.0.1/', BASE: 'o=ispman', BIND_DN: 'uid=ispman,ou=admins,o=ispman', BIND_PW: 'secret' };
 
 /** The fenced block right after each `<!-- tested: NAME -->` marker. */
 function testedBlocks(text: string): Map<string, string> {
@@ -75,14 +75,18 @@ describe('README for operators', function () {
     assert.deepEqual(
       templates.sort(),
       [
+        'test/interop/configs/dovecot/dovecot-ldap-proxy-password.conf.ext',
+        'test/interop/configs/dovecot/dovecot-ldap-proxy.conf.ext',
         'test/interop/configs/dovecot/dovecot-ldap.conf.ext',
         'test/interop/configs/nslcd/nslcd.conf',
         'test/interop/configs/postfix/article-maildrop.cf',
         'test/interop/configs/postfix/ldap-relay-domains.cf',
+        'test/interop/configs/postfix/ldap-relay-recipient-maps.cf',
         'test/interop/configs/postfix/ldap-transport-maps.cf',
         'test/interop/configs/postfix/ldap-virtual-alias-maps.cf',
+        'test/interop/configs/pure-ftpd/ldap.conf',
       ],
-      'the README shows the Postfix maps, nslcd.conf and dovecot-ldap.conf.ext',
+      'the README shows the Postfix maps, nslcd.conf, the Dovecot passdbs and pure-ftpd\'s ldap.conf',
     );
     for (const name of templates) {
       const tested = renderConfig(path.relative(path.join(REPO_ROOT, 'test', 'interop', 'configs'), path.join(REPO_ROOT, name)), README_VARS);

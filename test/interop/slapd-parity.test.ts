@@ -80,7 +80,7 @@ describe('interop: ldapsearch answers of ispd equal those of OpenLDAP slapd', fu
       const expected = canonical(reference);
       const actual = canonical(ours);
       // A deliberate difference: ISPMan's slapd ACL (`by self write`) lets a user read its own userPassword
-      // hash; ispd never returns userPassword to anyone (design §8), so the reference's is left out.
+      // hash; ispd returns userPassword to admins only (design §8), so the reference's is left out.
       for (const attributes of Object.values(expected.entries)) delete attributes.userpassword;
       assert.equal(actual.code, expected.code, `result code differs\n slapd: ${describeResult(reference)}\n ispd: ${describeResult(ours)}`);
       assert.deepEqual(actual.entries, expected.entries, `entries differ\n slapd: ${describeResult(reference)}\n ispd: ${describeResult(ours)}`);

@@ -43,7 +43,7 @@ describe('dns server over the directory (in-process store)', function () {
     store = openStore(config);
     const devNull = fs.createWriteStream('/dev/null') as unknown as NodeJS.WriteStream;
     await importLdif(store, fs.createReadStream(DEMO_LDIF), 'demo', { relaxed: false, progress: new Progress('import', devNull) });
-    dns = await startDnsServer({ directory: store.directory, backend: store.backend, listen: { host: '127.0.0.1', port: 0 }, pollIntervalMs: 0, metrics });
+    dns = await startDnsServer({ directory: store.directory, backend: store.backend, listen: { host: '127.0.0.1', port: 0 }, pollIntervalMs: 0, metrics, notifyMode: 'explicit' });
     socket = dgram.createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
   });
@@ -186,7 +186,7 @@ describe('dns server over the directory (in-process store)', function () {
   it('writes by another process on the same store are picked up by polling the change log', async () => {
     const other = openStore(loadConfig(['--db', path.join(dir, 'ispd.sqlite')], {}));
     installSerialHook(other.directory);
-    const polling = await startDnsServer({ backend: store.backend, listen: { host: '127.0.0.1', port: 0 }, pollIntervalMs: 100 });
+    const polling = await startDnsServer({ backend: store.backend, listen: { host: '127.0.0.1', port: 0 }, pollIntervalMs: 100, notifyMode: 'explicit' });
     try {
       const before = polling.zones().find((z) => z.origin === 'example.com')!.serial;
       await other.directory.modify(`relativeDomainName=www,aRecord=192.0.2.10,ou=aRecord,${ZONE_DN}`, [{ operation: 'add', attribute: 'aRecord', values: ['192.0.2.99'] }], SYSTEM_CONTEXT);
@@ -202,6 +202,35 @@ describe('dns server over the directory (in-process store)', function () {
     } finally {
       await polling.close();
       other.backend.close();
+    }
+  });
+
+  it('a DNS copy behind the pruned change-log horizon reloads in full and misses nothing', async () => {
+    // Not told of commits and not polling: it falls behind while the log is pruned past its position.
+    const reloads: boolean[] = [];
+    const lagging = await startDnsServer({ backend: store.backend, listen: { host: '127.0.0.1', port: 0 }, pollIntervalMs: 0, notifyMode: 'explicit', observer: { onReload: (r) => reloads.push(r.full) } });
+    try {
+      reloads.length = 0;
+      const www = `relativeDomainName=www,aRecord=192.0.2.10,ou=aRecord,${ZONE_DN}`;
+      const before = lagging.zones().find((z) => z.origin === 'example.com')!.serial;
+      await store.directory.modify(www, [{ operation: 'add', attribute: 'aRecord', values: ['192.0.2.101'] }], SYSTEM_CONTEXT);
+      await store.directory.modify(www, [{ operation: 'add', attribute: 'aRecord', values: ['192.0.2.102'] }], SYSTEM_CONTEXT);
+      await store.directory.modify(www, [{ operation: 'delete', attribute: 'aRecord', values: ['192.0.2.101'] }], SYSTEM_CONTEXT);
+      assert.ok(store.backend.pruneChanges({ maxAgeMs: 0, maxRecords: 1 }) > 0);
+      assert.equal(store.backend.changeLogSize(), 1);
+      lagging.sync();
+      assert.deepEqual(reloads, [true], 'one full reload, not a partial replay of the one record left');
+      const zone = lagging.zones().find((z) => z.origin === 'example.com')!;
+      const addresses = zone.nodes.get('www.example.com')!.get(1)!.rdatas.map((r) => (r.type === 1 ? r.address : '')).sort();
+      assert.ok(addresses.includes('192.0.2.102') && !addresses.includes('192.0.2.101'), addresses.join(' '));
+      assert.ok(zone.serial > before);
+      // From the newest record on, it follows change by change again.
+      reloads.length = 0;
+      await store.directory.modify(www, [{ operation: 'delete', attribute: 'aRecord', values: ['192.0.2.102'] }], SYSTEM_CONTEXT);
+      lagging.sync();
+      assert.deepEqual(reloads, [false]);
+    } finally {
+      await lagging.close();
     }
   });
 

@@ -61,7 +61,7 @@ export async function serve(db: string, args: string[] = [], options: { env?: No
   const metricsPort = await pickFreePort();
   const child = await startServerProcess({
     executable: process.execPath,
-    args: [ISPD_CLI, 'serve', '--db', db, '--ldap', `127.0.0.1:${ldapPort}`, '--dns', `127.0.0.1:${dnsPort}`, '--metrics', `127.0.0.1:${metricsPort}`, '--log-format', 'json', ...args],
+    args: [ISPD_CLI, 'serve', '--db', db, '--ldap', `127.0.0.1:${ldapPort}`, '--dns', `127.0.0.1:${dnsPort}`, '--metrics', `127.0.0.1:${metricsPort}`, '--log-format', 'json', '--set', 'dns.notifyMode=explicit', ...args],
     host: '127.0.0.1',
     port: ldapPort,
     startTimeoutMs: 20000,

@@ -31,6 +31,8 @@ export interface IspdHandle {
   metricsPort: number;
   dbFile: string;
   dir: string;
+  /** The main process's id (the workers are its children: see processTreeRss). */
+  pid: number;
   /** What the server wrote to stdout/stderr so far. */
   output(): string;
   /** SIGTERM, then SIGKILL after a grace period; removes the temp dir. */
@@ -72,6 +74,9 @@ export async function startIspd(options: IspdOptions = {}): Promise<IspdHandle> 
         `127.0.0.1:${dnsPort}`,
         '--metrics',
         `127.0.0.1:${metricsPort}`,
+        // NOTIFY only to targets a test names: the demo zones' NS hosts are public addresses (issue 12).
+        '--set',
+        'dns.notifyMode=explicit',
         ...(options.config ?? []),
       ],
       host: '127.0.0.1',
@@ -96,6 +101,7 @@ export async function startIspd(options: IspdOptions = {}): Promise<IspdHandle> 
       metricsPort,
       dbFile,
       dir,
+      pid: server.child.pid!,
       output: server.output,
       stop: async () => {
         await server.stop();

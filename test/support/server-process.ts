@@ -38,10 +38,13 @@ export async function startServerProcess(options: {
   cwd?: string;
   /** false: return right after spawning (the caller has its own readiness check, e.g. a socket file). */
   waitForPort?: boolean;
+  /** Run in a new session and process group (Postfix's master signals its own group when it stops). */
+  detached?: boolean;
 }): Promise<ServerProcess> {
   const child = spawn(options.executable, options.args, {
     env: options.env ?? process.env,
     cwd: options.cwd,
+    detached: options.detached ?? false,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let captured = '';

@@ -3,20 +3,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runBackendConformance, testEntry, testIndexTerms } from '../../backends/conformance';
+import { testEntry, testIndexTerms } from '../../backends/conformance';
 import { openSqliteBackend, SqliteBackend } from '../../backends/sqlite';
 import { pathOfDnNorm, rebaseDn, splitDn } from '../../backends/sqlite/path';
 import type { Candidates, Scope } from '../../backends/types';
-
-let dir = '';
-runBackendConformance(
-  'sqlite',
-  () => {
-    dir = fs.mkdtempSync(os.tmpdir() + '/ispd-store-');
-    return openSqliteBackend(path.join(dir, 'test.sqlite'));
-  },
-  () => fs.rmSync(dir, { recursive: true, force: true }),
-);
 
 describe('sqlite backend', function () {
   this.timeout(30000);

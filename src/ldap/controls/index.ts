@@ -2,7 +2,7 @@
 //
 // Controls arrive already split into {oid, critical, value} by codec.ts (not through @ldapjs/controls'
 // getControl, which throws on nslcd's value-less ppolicy control). Only the paged results control
-// changes what we do, manageDsaIT is honoured trivially; ppolicy, deref and anything else are ignored
+// and Relax Rules (relax.ts) change what we do, manageDsaIT is honoured trivially; ppolicy, deref and anything else are ignored
 // when not critical and refused with unavailableCriticalExtension when critical (RFC 4511 §4.1.11).
 
 import { asn1, controls as ldapjsControls, type BerWriter, type LdapjsControl } from '../ldapjs';
@@ -13,6 +13,8 @@ export const OID = {
   passwordPolicy: '1.3.6.1.4.1.42.2.27.8.5.1',
   deref: '1.3.6.1.4.1.4203.666.5.16',
   manageDsaIT: '2.16.840.1.113730.3.4.2',
+  /** Relax Rules (OpenLDAP, `ldapmodify -e relax`): see relax.ts. */
+  relaxRules: '1.3.6.1.4.1.4203.666.5.12',
 } as const;
 
 /**
@@ -23,14 +25,14 @@ export const OID = {
 const SUPPORTED_BY_OP: Partial<Record<LdapRequest['op'], readonly string[]>> = {
   search: [OID.pagedResults, OID.manageDsaIT],
   compare: [OID.manageDsaIT],
-  add: [OID.manageDsaIT],
-  modify: [OID.manageDsaIT],
-  delete: [OID.manageDsaIT],
-  modifyDN: [OID.manageDsaIT],
+  add: [OID.manageDsaIT, OID.relaxRules],
+  modify: [OID.manageDsaIT, OID.relaxRules],
+  delete: [OID.manageDsaIT, OID.relaxRules],
+  modifyDN: [OID.manageDsaIT, OID.relaxRules],
 };
 
 /** Advertised as supportedControl in the root DSE. */
-export const SUPPORTED_CONTROLS: readonly string[] = [OID.pagedResults, OID.manageDsaIT];
+export const SUPPORTED_CONTROLS: readonly string[] = [OID.pagedResults, OID.manageDsaIT, OID.relaxRules];
 
 /** The first critical control this operation cannot honour, if any. */
 export function unsupportedCriticalControl(request: LdapRequest): RequestControl | undefined {

@@ -4,7 +4,7 @@
 // and between batches the event loop turns, so an abandon or another client is not starved.
 
 import { ResultCode } from '../../directory/errors';
-import type { Entry, SearchRequest } from '../../directory/types';
+import { SCAN_PAUSE, type Entry, type ScanPause, type SearchRequest } from '../../directory/types';
 import { encodeResult, encodeSearchEntry } from '../codec';
 import type { Connection, OperationSignal } from '../connection';
 import { ControlValueError, OID, decodePagedRequest, encodePagedResponse, findControl } from '../controls';
@@ -12,9 +12,12 @@ import type { LdapjsControl } from '../ldapjs';
 import type { ServerContext } from '../server-context';
 import type { LdapResultFields, SearchOp } from '../types';
 import { errorToResult } from './result';
+import { performance } from 'node:perf_hooks';
 
 /** Entries written per corked batch before the event loop gets a turn. */
 const BATCH = 64;
+/** Milliseconds an indexed search may scan non-matching candidates before it lets the loop turn. */
+const UNSCHEDULED_SLICE_MS = 5;
 
 export async function handleSearch(server: ServerContext, conn: Connection, request: SearchOp, signal: OperationSignal): Promise<number | undefined> {
   const pagedControl = findControl(request, OID.pagedResults);
@@ -46,7 +49,8 @@ export async function handleSearch(server: ServerContext, conn: Connection, requ
     return code;
   }
 
-  let iterator: Iterator<Entry> | undefined;
+  let iterator: Iterator<Entry | ScanPause> | undefined;
+  let release: (() => void) | undefined;
   let result: LdapResultFields;
   let pagedCookie: string | undefined;
   // A completed stream leaves its last batch corked, so that SearchResultDone goes out in the same
@@ -55,7 +59,19 @@ export async function handleSearch(server: ServerContext, conn: Connection, requ
   try {
     const outcome = server.directory.search(searchRequest, conn.context(signal));
     iterator = outcome.entries[Symbol.iterator]();
-    const completed = await stream(conn, request, iterator, signal);
+    let scans: ServerContext['scans'] | undefined;
+    if (outcome.unindexed) {
+      // Few at a time per identity, and never ahead of the clients already waiting for the loop.
+      scans = server.scans;
+      const key = conn.identity.dnNorm === '' ? `anonymous@${conn.peer}` : conn.identity.dnNorm;
+      release = await scans.admit(key, signal);
+      if (release === undefined) {
+        iterator.return?.();
+        return undefined;
+      }
+      await scans.turn();
+    }
+    const completed = await stream(conn, request, iterator, signal, scans);
     corked = completed;
     if (!completed) {
       // Abandoned or disconnected: let the directory release what it holds, answer nothing.
@@ -72,6 +88,8 @@ export async function handleSearch(server: ServerContext, conn: Connection, requ
       // the directory's cleanup failing does not change the answer
     }
     result = errorToResult(server, request, err);
+  } finally {
+    release?.();
   }
   const controls = pagedControl ? [encodePagedResponse(pagedCookie)] : undefined;
   const code = finish(conn, request, result, signal, controls);
@@ -83,19 +101,29 @@ export async function handleSearch(server: ServerContext, conn: Connection, requ
  * Writes every entry; false when the operation was abandoned or the client went away. On true the
  * socket is still corked: the caller uncorks after writing SearchResultDone.
  */
-async function stream(conn: Connection, request: SearchOp, iterator: Iterator<Entry>, signal: OperationSignal): Promise<boolean> {
+async function stream(conn: Connection, request: SearchOp, iterator: Iterator<Entry | ScanPause>, signal: OperationSignal, scans?: ServerContext['scans']): Promise<boolean> {
+  let sliceStarted = performance.now();
   for (;;) {
     conn.cork();
     let full = false;
     let leaveCorked = false;
     try {
-      for (let i = 0; i < BATCH; i++) {
+      for (let i = 0; i < BATCH; ) {
         if (signal.aborted || conn.isClosed) return false;
         const next = iterator.next();
         if (next.done) {
           leaveCorked = true;
           return true;
         }
+        if (next.value === SCAN_PAUSE) {
+          // An unindexed scan gives the loop back once its slice is used up; any other search only when it
+          // has scanned for as long without finding anything.
+          if (scans ? scans.spent(sliceStarted) : performance.now() - sliceStarted >= UNSCHEDULED_SLICE_MS) {
+            break;
+          }
+          continue;
+        }
+        i++;
         full = !conn.send(encodeSearchEntry(request.messageId, next.value, request.typesOnly));
         if (full) break;
       }
@@ -103,7 +131,9 @@ async function stream(conn: Connection, request: SearchOp, iterator: Iterator<En
       if (!leaveCorked) conn.uncork();
     }
     if (full) await conn.waitDrain(signal);
+    else if (scans) await scans.turn();
     else await new Promise<void>((resolve) => setImmediate(resolve));
+    sliceStarted = performance.now();
   }
 }
 
