@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { REPO_ROOT } from '../test/support/server-process';
+import { measureAmplification, type Amplification } from './amplification';
 import { checkDnsAnswers, queryOutcome, type DnsCheckResult } from './dnscheck';
 import { domainAddresses, domainName, ensureDataset, recordDn, writeZoneFiles, type DatasetMeta, type DatasetParams } from './generate';
 import { summarizeProfiles } from './profile';
@@ -346,6 +347,8 @@ interface Report {
   options: Options;
   dataset: Record<string, unknown>;
   correctness: { dns: DnsCheckResult[] };
+  /** Largest UDP response / query ratio each DNS server gave (issue 13), asked from 127.0.0.2 (outside ispd's dns.rrl.exempt). */
+  amplification: Amplification[];
   scenarios: Array<{
     id: string;
     title: string;
@@ -405,6 +408,7 @@ async function main(): Promise<void> {
     options,
     dataset: {},
     correctness: { dns: [] },
+    amplification: [],
     scenarios: [],
     import: {},
     memoryMiB: {},
@@ -465,6 +469,19 @@ async function main(): Promise<void> {
       const result = await checkDnsAnswers(server.name, server.dnsPort, dnsLines, meta.domains);
       report.correctness.dns.push(result);
       log(`DNS answers ${server.name}: ${result.checked - result.wrong}/${result.checked} right${result.examples[0] ? `; e.g. ${result.examples[0]}` : ''}`);
+    }
+
+    // ---- maximum amplification (response / query octets over UDP) on a sample of the zones
+    const zoneSample = Array.from({ length: Math.min(10, meta.domains) }, (_, i) => domainName(i));
+    for (const server of [ispd, pdns, nsd]) {
+      if (!server) continue;
+      try {
+        const amp = await measureAmplification(server.name, server.dnsPort, zoneSample, '127.0.0.2');
+        report.amplification.push(amp);
+        log(`DNS amplification ${server.name}: max ${amp.maxRatio}x (${amp.maxResponseBytes}/${amp.maxQueryBytes} octets, ${amp.maxQuestion}), ${amp.answered}/${amp.queries} answered`);
+      } catch (error) {
+        fail(`amplification ${server.name}`, error);
+      }
     }
 
     // ---- alternated rounds
@@ -912,6 +929,7 @@ export function renderTable(report: Report): string {
         `(drop ${fmt(v.dropPercent, 1)}%), p99 ${fmt(v.p99UsSmall)} -> ${fmt(v.p99UsLarge)} us, failures ${v.failures}`,
     );
   }
+  for (const a of report.amplification) lines.push(`DNS max amplification (UDP response/query octets): ${a.server} ${a.maxRatio}x (${a.maxResponseBytes}/${a.maxQueryBytes}, ${a.maxQuestion}; ${a.answered}/${a.queries} answered)`);
   for (const check of report.correctness.dns) lines.push(`DNS answers checked against the model: ${check.server} ${check.checked - check.wrong}/${check.checked} right${check.examples[0] ? ` (e.g. ${check.examples[0].slice(0, 200)})` : ''}`);
   lines.push('');
   lines.push('targets (issue 5):');

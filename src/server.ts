@@ -277,6 +277,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       transferKeys: [...config.dns.tsig.transferKeys],
       serialFormat: config.dns.serialFormat,
       udpPayload: config.dns.udpPayload,
+      signatureValidity: config.dns.dnssec.signatureValidity,
+      signatureRefresh: config.dns.dnssec.signatureRefresh,
       rrl: { ...config.dns.rrl, exempt: [...config.dns.rrl.exempt] },
       logger: logger.child({ subsystem: 'dns' }),
       metrics,

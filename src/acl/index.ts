@@ -153,6 +153,9 @@ export const MAIL_ROUTING_ATTRIBUTES = [
  *  - everything else: admins and the domain account write, a user reads its own entry, authenticated users
  *    read, service identities do not (they see only what they need), anonymous only when `anonymousRead`.
  */
+/** Private key material ispd keeps for a zone or domain: readable and writable by admins only. */
+export const PRIVATE_KEY_ATTRIBUTES = ['ispddnssecprivatekey'];
+
 /** userPassword and its ISPMan subtype. */
 export const SECRET_ATTRIBUTES = ['userpassword', 'ispmancontrolpanelpassword'];
 
@@ -165,6 +168,8 @@ export function defaultRules(opts: { baseNorm: string; adminsNorm: string; servi
   ];
   const anonymous: AclBy[] = opts.anonymousRead ? [{ who: { kind: 'anonymous' }, access: 'read' }] : [];
   return [
+    // Private keys (DNSSEC signing keys): admins alone, and nobody may bind with them.
+    { to: { attrs: [...PRIVATE_KEY_ATTRIBUTES] }, by: [{ who: { kind: 'admins' }, access: 'write' }] },
     {
       to: { attrs: secrets },
       by: [

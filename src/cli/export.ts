@@ -1,3 +1,4 @@
+import { PRIVATE_KEY_ATTRIBUTES } from '../acl';
 import { parseCommandLine, renderOptionsHelp } from '../config/load';
 import { formatLdifEntry } from '../directory/ldif';
 import { openStore } from '../server';
@@ -9,10 +10,12 @@ import { Progress } from './progress';
  */
 export async function runExport(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
-    process.stdout.write('usage: ispd export [--db FILE] > dump.ldif\n\n' + renderOptionsHelp() + '\n');
+    process.stdout.write('usage: ispd export [--db FILE] [--include-private-keys] > dump.ldif\n\n' + renderOptionsHelp() + '\n');
     return 0;
   }
-  const { config } = parseCommandLine(argv);
+  const { config, flags } = parseCommandLine(argv, process.env, { commandFlags: { '--include-private-keys': 'boolean' } });
+  // Private keys (DNSSEC) stay out of a dump unless asked for: dumps travel further than the store.
+  const withheld = flags['--include-private-keys'] === true ? new Set<string>() : new Set(PRIVATE_KEY_ATTRIBUTES);
   const { backend } = openStore(config);
   const progress = new Progress('export', process.stderr);
   try {
@@ -20,7 +23,7 @@ export async function runExport(argv: string[]): Promise<number> {
     let chunk = '';
     let n = 0;
     for (const e of backend.all()) {
-      chunk += formatLdifEntry(e.dn, e.attrs) + '\n';
+      chunk += formatLdifEntry(e.dn, withheld.size ? withoutAttributes(e.attrs, withheld) : e.attrs) + '\n';
       progress.tick(++n);
       if (chunk.length > 1 << 16) {
         if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
@@ -33,4 +36,14 @@ export async function runExport(argv: string[]): Promise<number> {
     backend.close();
   }
   return 0;
+}
+
+function withoutAttributes(attrs: Record<string, string[]>, withheld: Set<string>): Record<string, string[]> {
+  let out: Record<string, string[]> | undefined;
+  for (const name of Object.keys(attrs)) {
+    if (!withheld.has(name.toLowerCase())) continue;
+    out ??= { ...attrs };
+    delete out[name];
+  }
+  return out ?? attrs;
 }

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   export: { summary: 'write the whole directory as LDIF on stdout (like slapcat)', load: () => require('./export').runExport },
   reindex: { summary: 'rebuild the value index (after adding to indexes; like slapindex)', load: () => require('./reindex').runReindex },
   'check-config': { summary: 'validate the configuration and print the effective values', load: () => require('./check-config').runCheckConfig },
+  dnssec: { summary: 'dnssec enable|disable|status|ds|rollover ZONE: DNSSEC signing and keys', load: () => require('./dnssec').runDnssec },
   zone: { summary: 'zone export ZONE: print a zone in BIND master-file format', load: () => require('./zone').runZoneCommand },
   domain: { summary: 'domain add|del|list|show: hosted domains with their DNS zone', load: () => require('./domain').runDomain },
   user: { summary: 'user add|del|passwd|show: mail users (add --csv FILE for many)', load: () => require('./user').runUser },

@@ -539,6 +539,10 @@ export const OPTIONS = {
       exempt: option(types.cidrList(), ['127.0.0.0/8', '::1/128'], 'client ranges never rate limited (CIDR list)'),
     },
     workers: option(types.boolean(), true, 'LDAP worker processes (ldap.workers) also answer DNS over UDP, each with its own copy of the zones; off = the primary process answers alone'),
+    dnssec: {
+      signatureValidity: option(types.integer(7200, 31536000), 1209600, 'DNSSEC (zones switched on with `ispd dnssec enable`): RRSIG lifetime in seconds'),
+      signatureRefresh: option(types.integer(3600, 31536000), 604800, 'DNSSEC: signatures with fewer seconds than this left are made again, with a new zone serial so secondaries get them (at most half of signatureValidity)'),
+    },
   },
   metrics: {
     listen: option(types.listen(), { host: '127.0.0.1', port: 9389 }, 'Prometheus /metrics, /healthz, /readyz address host:port, or off', { flag: '--metrics', envAlias: 'ISPD_METRICS' }),

@@ -3,6 +3,7 @@
 
 import { AnswerCache, answerShape } from './answer-cache';
 import { AddressList } from './cidr';
+import { DEFAULT_SIGN_OPTIONS, signZone } from './dnssec/signer';
 import { lookup } from './lookup';
 import { encodeResult, personalize } from './response';
 import { nextSerial, SerialFormat } from './serial';
@@ -53,6 +54,11 @@ export interface EngineOptions {
   /** A zone's serial changed (or the zone appeared): the server sends NOTIFY. */
   onSerialChange?(zone: Zone): void;
   onQuery?(e: QueryEvent): void;
+  /** DNSSEC signature lifetime and refresh margin, seconds (signer.ts DEFAULT_SIGN_OPTIONS). */
+  signatureValidity?: number;
+  signatureRefresh?: number;
+  /** A signed zone was (re)signed: how many signatures were made and how many kept. */
+  onSigned?(zone: Zone, stats: { signed: number; reused: number; ms: number }): void;
 }
 
 interface ZoneState {
@@ -135,8 +141,46 @@ export class DnsEngine {
     for (const z of changed) this.opts.onSerialChange?.(z);
   }
 
-  /** Decides the served serial of a rebuilt zone; returns whether it changed (or the zone is new). */
-  private settle(zone: Zone): boolean {
+  /**
+   * Re-signs the signed zones whose earliest signature is due for refresh: a new version with a raised serial,
+   * so that secondaries transfer the fresh signatures too. The server calls it on a timer. Returns the origins.
+   */
+  refreshSignatures(): string[] {
+    const now = Math.floor((this.opts.now?.() ?? new Date()).getTime() / 1000);
+    const refresh = this.signOptions().refresh;
+    const due = this.zoneSet.all().filter((z) => z.sigsExpire !== undefined && z.sigsExpire - now < refresh);
+    for (const zone of due) {
+      const next = zone.clone();
+      const changed = this.settle(next, true);
+      this.zoneSet.byOrigin.set(next.origin, next);
+      if (changed) this.opts.onSerialChange?.(next);
+    }
+    if (due.length) {
+      this.cache.clear();
+      this.generation++;
+    }
+    return due.map((z) => z.origin);
+  }
+
+  /** Lifetime and refresh margin; the margin is at most half the lifetime whatever was configured (no re-signing loop). */
+  private signOptions(): { validity: number; refresh: number } {
+    const validity = this.opts.signatureValidity ?? DEFAULT_SIGN_OPTIONS.validity;
+    return { validity, refresh: Math.min(this.opts.signatureRefresh ?? DEFAULT_SIGN_OPTIONS.refresh, Math.floor(validity / 2)) };
+  }
+
+  /** Signs a zone whose serial is final, reusing what it can of the version served before. */
+  private sign(zone: Zone, prev: Zone | undefined, now: Date): void {
+    if (!zone.dnssec) return;
+    const started = process.hrtime.bigint();
+    const stats = signZone(zone, prev, { now: Math.floor(now.getTime() / 1000), ...this.signOptions() });
+    this.opts.onSigned?.(zone, { ...stats, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+  }
+
+  /**
+   * Decides the served serial of a rebuilt zone and signs it (when it has keys); returns whether the serial
+   * changed (or the zone is new). `force` raises the serial even without a data change (signature refresh).
+   */
+  private settle(zone: Zone, force = false): boolean {
     const format = this.opts.serialFormat ?? 'date';
     const now = this.opts.now?.() ?? new Date();
     const prev = this.state.get(zone.origin);
@@ -147,16 +191,23 @@ export class DnsEngine {
       if (floor !== undefined && !serialGreater(stored, floor)) served = nextSerial(floor, format, now);
       if (served !== stored) zone.setSerial(served);
       this.retired.delete(zone.origin);
+      this.sign(zone, undefined, now);
       this.state.set(zone.origin, { served, zone, soa: zone.soa, soaTtl: zone.soaSet.ttl, history: [] });
       return true;
     }
-    const { deleted, added } = diffRecords(zoneRecordMap(prev.zone), zoneRecordMap(zone));
+    // Content is compared before signing (signatures differ with every serial); transfers get the signed diff.
+    const signedEither = zone.dnssec !== undefined || prev.zone.signed;
+    let { deleted, added } = diffRecords(zoneRecordMap(prev.zone, false), zoneRecordMap(zone, false));
     const soaChanged = soaFieldsDiffer(prev.soa, zone.soa) || prev.soaTtl !== zone.soaSet.ttl;
-    const contentChanged = deleted.length > 0 || added.length > 0 || soaChanged;
+    const contentChanged = deleted.length > 0 || added.length > 0 || soaChanged || force;
     let served = prev.served;
     if (serialGreater(stored, prev.served)) served = stored;
     else if (contentChanged) served = nextSerial(prev.served, format, now); // a write that bypassed the serial hook
     if (served !== stored) zone.setSerial(served);
+    if (signedEither) {
+      this.sign(zone, prev.zone, now);
+      ({ deleted, added } = diffRecords(zoneRecordMap(prev.zone), zoneRecordMap(zone)));
+    }
     const history = prev.history;
     if (served !== prev.served) {
       history.push({ from: prev.soa, fromTtl: prev.soaTtl, to: zone.soa, toTtl: zone.soaSet.ttl, deleted, added });
@@ -211,7 +262,7 @@ export class DnsEngine {
     if (UNSUPPORTED_QTYPES.has(q.qtype)) return this.errorReply(buf, q, Rcode.NOTIMP, transport, peer);
     if (TRANSFER_TYPES.has(q.qtype)) return this.transfer(buf, q, transport, peer, (rcode) => this.errorReply(buf, q, rcode, transport, peer), signer);
 
-    const result = lookup(this.zoneSet, q.qname, q.qtype);
+    const result = lookup(this.zoneSet, q.qname, q.qtype, q.edns?.dnssecOk === true);
     const frame = { id: q.id, opcode: q.opcode, rd: q.rd, cd: q.cd, qname: q.qname, question: buf.subarray(HEADER_SIZE, q.questionEnd), edns: q.edns };
     const out = encodeResult(frame, result, { maxSize, ourPayload: this.udpPayload });
     // REFUSED (a zone we do not host) is not kept: anyone could fill the cache with names of other zones.

@@ -2,7 +2,7 @@
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { absoluteText } from './name';
-import { RData, RRType } from './types';
+import { RData, RRType, typeName } from './types';
 import { WireWriter } from './wire';
 
 /** BIND time values: plain seconds or tokens like 3H, 30M, 1W, 1D, 1h30m (case-insensitive). */
@@ -154,7 +154,56 @@ export function writeRdata(w: WireWriter, r: RData): void {
       w.charString(r.cpu);
       w.charString(r.os);
       return;
+    case RRType.DS:
+    case RRType.CDS:
+      w.u16(r.keyTag);
+      w.u8(r.algorithm);
+      w.u8(r.digestType);
+      w.bytes(r.digest);
+      return;
+    case RRType.DNSKEY:
+    case RRType.CDNSKEY:
+      w.u16(r.flags);
+      w.u8(r.protocol);
+      w.u8(r.algorithm);
+      w.bytes(r.publicKey);
+      return;
+    case RRType.RRSIG:
+      // RFC 4034 §3.1.7 / RFC 3597 §4: the signer's name is never compressed.
+      w.u16(r.typeCovered);
+      w.u8(r.algorithm);
+      w.u8(r.labels);
+      w.u32(r.originalTtl);
+      w.u32(r.expiration);
+      w.u32(r.inception);
+      w.u16(r.keyTag);
+      w.name(r.signer, false);
+      w.bytes(r.signature);
+      return;
+    case RRType.NSEC:
+      w.name(r.next, false);
+      w.bytes(typeBitmap(r.types));
+      return;
   }
+}
+
+/** RFC 4034 §4.1.2: window blocks of 256 types, each with the bitmap up to its last set bit. */
+export function typeBitmap(types: number[]): Buffer {
+  const sorted = [...new Set(types)].sort((a, b) => a - b);
+  const parts: number[] = [];
+  let i = 0;
+  while (i < sorted.length) {
+    const window = sorted[i] >> 8;
+    const bits = new Uint8Array(32);
+    let last = 0;
+    for (; i < sorted.length && sorted[i] >> 8 === window; i++) {
+      const low = sorted[i] & 0xff;
+      bits[low >> 3] |= 0x80 >> (low & 7);
+      last = low >> 3;
+    }
+    parts.push(window, last + 1, ...bits.subarray(0, last + 1));
+  }
+  return Buffer.from(parts);
 }
 
 /** Writes one resource record: owner, type, class IN, TTL, RDLENGTH, RDATA. */
@@ -196,7 +245,22 @@ export function rdataText(r: RData): string {
       return `${r.flags} ${r.tag} ${quote(r.value)}`;
     case RRType.HINFO:
       return `${quote(r.cpu)} ${quote(r.os)}`;
+    case RRType.DS:
+    case RRType.CDS:
+      return `${r.keyTag} ${r.algorithm} ${r.digestType} ${r.digest.toString('hex').toUpperCase()}`;
+    case RRType.DNSKEY:
+    case RRType.CDNSKEY:
+      return `${r.flags} ${r.protocol} ${r.algorithm} ${r.publicKey.toString('base64')}`;
+    case RRType.RRSIG:
+      return `${typeName(r.typeCovered)} ${r.algorithm} ${r.labels} ${r.originalTtl} ${sigTime(r.expiration)} ${sigTime(r.inception)} ${r.keyTag} ${absoluteText(r.signer)} ${r.signature.toString('base64')}`;
+    case RRType.NSEC:
+      return `${absoluteText(r.next)} ${[...r.types].sort((a, b) => a - b).map(typeName).join(' ')}`;
   }
+}
+
+/** RRSIG times in presentation form (RFC 4034 §3.2): YYYYMMDDHHmmSS, UTC. */
+function sigTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
 /** Identity of an RDATA within its RRset (duplicates are dropped, IXFR diffs compare by it). */

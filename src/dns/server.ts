@@ -9,6 +9,8 @@ import net from 'node:net';
 import type { Backend, StoredEntry } from '../../backends/types';
 import type { Entry } from '../directory/types';
 import { addReverseZones, buildZonesReport, classifyEntry, ptrFlagsOf, reverseZoneOfAddress, type PtrFlag } from './build';
+import { dnssecEntryZone } from './dnssec/model';
+import { attachDnssec } from './dnssec/zone-keys';
 import { DnsEngine, QueryEvent } from './engine';
 import { canonicalName } from './name';
 import { Notifier, NotifyMode, NotifyTarget, notifyTargetsFor, parseTarget } from './notify';
@@ -66,6 +68,26 @@ export interface DnsServerOptions {
   observer?: DnsObserver;
   /** Notify retry timing (tests shorten it). */
   notifyInitialDelayMs?: number;
+  /** DNSSEC signature lifetime and refresh margin in seconds (config dns.dnssec.*). */
+  signatureValidity?: number;
+  signatureRefresh?: number;
+}
+
+/** How often signed zones are checked for signatures due for refresh. */
+const SIGNATURE_CHECK_MS = 15 * 60 * 1000;
+
+/** Checks for signatures due for refresh on a timer that does not keep the process alive. */
+function refreshTimer(engine: DnsEngine, logger: DnsLogger): NodeJS.Timeout {
+  const t = setInterval(() => {
+    try {
+      const zones = engine.refreshSignatures();
+      if (zones.length) logger.info({ zones: zones.length }, 'DNSSEC signatures refreshed');
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'DNSSEC signature refresh failed');
+    }
+  }, SIGNATURE_CHECK_MS);
+  t.unref();
+  return t;
 }
 
 export interface DnsServer {
@@ -142,7 +164,10 @@ function udpAnswerer(udp: dgram.Socket, engine: DnsEngine, logger: DnsLogger, ob
   };
 }
 
-export type DnsReplicaOptions = Pick<DnsServerOptions, 'backend' | 'entries' | 'onCommitted' | 'allowTransfer' | 'tsigKeys' | 'transferKeys' | 'serialFormat' | 'udpPayload' | 'pollIntervalMs' | 'logger' | 'observer' | 'rrl'>;
+export type DnsReplicaOptions = Pick<
+  DnsServerOptions,
+  'backend' | 'entries' | 'onCommitted' | 'allowTransfer' | 'tsigKeys' | 'transferKeys' | 'serialFormat' | 'udpPayload' | 'pollIntervalMs' | 'logger' | 'observer' | 'rrl' | 'signatureValidity' | 'signatureRefresh'
+>;
 
 /**
  * A UDP-only copy of the DNS server for another process of the same service (a cluster worker): its own zones,
@@ -177,9 +202,12 @@ export function startDnsReplica(opts: DnsReplicaOptions): DnsReplica {
     transferKeys: opts.transferKeys,
     serialFormat: opts.serialFormat ?? 'date',
     onQuery: opts.observer?.onQuery,
+    signatureValidity: opts.signatureValidity,
+    signatureRefresh: opts.signatureRefresh,
   });
   const source = new EntrySource(opts, engine, logger);
   source.loadAll();
+  const resign = refreshTimer(engine, logger);
   const unsubscribe = opts.onCommitted?.(() => source.sync());
   const poll = opts.backend && (opts.pollIntervalMs ?? 1000) > 0 ? setInterval(() => source.sync(), opts.pollIntervalMs ?? 1000) : undefined;
   poll?.unref();
@@ -205,6 +233,7 @@ export function startDnsReplica(opts: DnsReplicaOptions): DnsReplica {
     close: async () => {
       unsubscribe?.();
       if (poll) clearInterval(poll);
+      clearInterval(resign);
       // Closes this process's descriptor only; the primary and the other workers keep theirs.
       socket?.close();
       socket = null;
@@ -233,6 +262,9 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     transferKeys: opts.transferKeys,
     serialFormat: format,
     onQuery: opts.observer?.onQuery,
+    signatureValidity: opts.signatureValidity,
+    signatureRefresh: opts.signatureRefresh,
+    onSigned: (zone, stats) => logger.debug?.({ zone: zone.origin, serial: zone.serial, ...stats }, 'zone signed'),
     onSerialChange: (zone) => {
       opts.observer?.onSerial?.(zone.origin, zone.serial);
       const mode = opts.notifyMode ?? (opts.notifyNsRecords ? 'yes' : 'explicit');
@@ -243,6 +275,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
 
   const source = new EntrySource(opts, engine, logger);
   source.loadAll();
+  const resign = refreshTimer(engine, logger);
 
   const tcpIdleMs = (opts.tcpIdleSeconds ?? 10) * 1000;
   const tcpLimits = {
@@ -304,6 +337,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     close: async () => {
       unsubscribe?.();
       if (poll) clearInterval(poll);
+      clearInterval(resign);
       notifier.close();
       udp.close();
       await tcp.close();
@@ -331,6 +365,9 @@ function normalizeNotify(notify: DnsServerOptions['notify']): (zone: string) => 
   for (const [zone, targets] of Object.entries(notify)) per.set(zone === '*' ? '*' : canonicalName(zone), targets.map(parseTarget));
   return (zone) => [...(per.get(zone) ?? []), ...(per.get('*') ?? [])];
 }
+
+/** byZone key prefix of a zone's DNSSEC entries (no zone name starts with a NUL). */
+const DNSSEC_KEY = '\u0000dnssec:';
 
 /**
  * The DNS view of the store: every zone-relevant entry by normalized DN, rebuilt into zones when the change
@@ -399,7 +436,18 @@ class EntrySource {
 
   private put(dnNorm: string, entry: Entry): boolean {
     const info = classifyEntry(entry);
-    if (!info) return false;
+    if (!info) {
+      // DNSSEC switches and keys (dnssec/model.ts) count as data of their zone under a key of their own, so that
+      // a zone left with only those is still seen as gone.
+      const zone = dnssecEntryZone(entry);
+      if (zone === undefined) return false;
+      this.entries.set(dnNorm, entry);
+      this.keysOf.set(dnNorm, [DNSSEC_KEY + zone]);
+      let s = this.byZone.get(DNSSEC_KEY + zone);
+      if (!s) this.byZone.set(DNSSEC_KEY + zone, (s = new Set()));
+      s.add(dnNorm);
+      return true;
+    }
     this.entries.set(dnNorm, entry);
     const keys = info.layout === 'dnsdomain2' ? ['*dnsdomain2'] : info.names;
     this.keysOf.set(dnNorm, keys);
@@ -445,9 +493,22 @@ class EntrySource {
     return initialSerial(this.opts.serialFormat ?? 'date');
   }
 
+  /** The DNSSEC entries of the given zones (all zones when undefined). */
+  private dnssecEntries(origins?: Iterable<string>): Entry[] {
+    const out: Entry[] = [];
+    const keys = origins ? [...origins].map((o) => DNSSEC_KEY + o) : [...this.byZone.keys()].filter((k) => k.startsWith(DNSSEC_KEY));
+    for (const k of keys) for (const dn of this.byZone.get(k) ?? []) out.push(this.entries.get(dn)!);
+    return out;
+  }
+
+  private attachDnssec(zones: Zone[], origins?: Iterable<string>): void {
+    attachDnssec(zones, this.dnssecEntries(origins), (w) => this.logger.warn({ warning: w }, 'DNSSEC problem'));
+  }
+
   private rebuildAll(): void {
     const report = buildZonesReport([...this.entries.values()], { defaultSerial: this.defaultSerial() });
     for (const w of report.warnings.slice(0, 50)) this.logger.warn({ warning: w }, 'DNS data problem');
+    this.attachDnssec(report.zones);
     this.engine.replaceAll(report.zones);
   }
 
@@ -510,6 +571,12 @@ class EntrySource {
         const stored = backend.getByDnNorm(c.dnNorm);
         if (stored) learn(stored);
       }
+      // A DNSSEC entry changed: its zone is rebuilt (and re-signed with the new keys).
+      for (const k of [...dirty]) {
+        if (!k.startsWith(DNSSEC_KEY)) continue;
+        dirty.delete(k);
+        dirty.add(k.slice(DNSSEC_KEY.length));
+      }
       this.seq = changes[changes.length - 1].seq;
       if (full || dirty.has('*dnsdomain2') || !this.rebuildZones(dirty, dirtyReverse)) {
         full = true;
@@ -548,6 +615,7 @@ class EntrySource {
     for (const origin of origins) for (const dn of this.byZone.get(origin) ?? []) entries.push(this.entries.get(dn)!);
     const report = buildZonesReport(entries, { defaultSerial: this.defaultSerial(), reverse: false });
     for (const w of report.warnings.slice(0, 50)) this.logger.warn({ warning: w }, 'DNS data problem');
+    this.attachDnssec(report.zones, origins);
     const built = new Set(report.zones.map((z) => z.origin));
     // A zone whose SOA entry went while other entries of it remain keeps being served as it was: ISPMan's
     // touchSOA deletes and re-adds the SOA entry (the serial is in its DN) in separate operations, and the

@@ -21,10 +21,10 @@ export interface ZoneDiff {
   added: Rec[];
 }
 
-/** Every record of a zone except the SOA, keyed for diffing. */
-export function zoneRecordMap(zone: Zone): Map<string, Rec> {
+/** Every record of a zone except the SOA, keyed for diffing (without RRSIG and NSEC: the data before signing). */
+export function zoneRecordMap(zone: Zone, withSignatures = true): Map<string, Rec> {
   const out = new Map<string, Rec>();
-  for (const set of zone.rrsets()) {
+  for (const set of zone.rrsets(withSignatures)) {
     if (set.type === RRType.SOA) continue;
     for (const rdata of set.rdatas) out.set(`${set.name}\t${set.ttl}\t${rdataKey(rdata)}`, { name: set.name, ttl: set.ttl, rdata });
   }

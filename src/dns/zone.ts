@@ -2,6 +2,7 @@
 
 import { isSubdomain, parentName } from './name';
 import { rdataKey } from './rdata';
+import type { ZoneSigning } from './dnssec/zone-keys';
 import { RData, RRset, RRType, SoaData } from './types';
 
 /** Where a zone's data came from; serial.ts uses it to find the entry that carries the SOA. */
@@ -22,6 +23,14 @@ export class Zone {
   readonly emptyNonTerminals = new Set<string>();
   source: ZoneSource;
   warnings: string[] = [];
+  /** DNSSEC keys to sign with (dnssec/zone-keys.ts attaches them; the engine signs once the serial is settled). */
+  dnssec?: ZoneSigning;
+  /** RRSIG RRsets by owner and covered type (dnssec/signer.ts); empty for an unsigned zone. */
+  readonly sigs = new Map<string, Map<number, RRset>>();
+  /** NSEC owners in canonical order with their canonical keys (denial proofs find covering NSECs by bisection). */
+  nsecChain?: { names: string[]; keys: string[] };
+  /** Earliest RRSIG expiration (seconds since the epoch): the signatures are refreshed before it. */
+  sigsExpire?: number;
 
   constructor(origin: string, source: ZoneSource) {
     this.origin = origin;
@@ -93,14 +102,51 @@ export class Zone {
     }
   }
 
+  get signed(): boolean {
+    return this.sigs.size > 0;
+  }
+
+  sigFor(owner: string, type: number): RRset | undefined {
+    return this.sigs.get(owner)?.get(type);
+  }
+
+  /** A copy to build the next version from (RRsets copied, NSEC and signatures left for the signer to redo). */
+  clone(): Zone {
+    const z = new Zone(this.origin, this.source);
+    for (const [owner, node] of this.nodes) {
+      const copy = new Map<number, RRset>();
+      for (const [type, set] of node) if (type !== RRType.NSEC) copy.set(type, { ...set, rdatas: [...set.rdatas] });
+      z.nodes.set(owner, copy);
+    }
+    for (const n of this.emptyNonTerminals) z.emptyNonTerminals.add(n);
+    z.warnings = this.warnings;
+    z.dnssec = this.dnssec;
+    return z;
+  }
+
   nameExists(name: string): boolean {
     return this.nodes.has(name) || this.emptyNonTerminals.has(name);
   }
 
-  /** Every RRset, SOA first (the order AXFR and master files want). */
-  *rrsets(): Iterable<RRset> {
+  /** Every RRset, SOA first (the order AXFR and master files want), each followed by its RRSIGs when signed. */
+  *rrsets(withSignatures = true): Iterable<RRset> {
+    const signed = withSignatures && this.sigs.size > 0;
     yield this.soaSet;
-    for (const node of this.nodes.values()) for (const set of node.values()) if (set.type !== RRType.SOA) yield set;
+    if (signed) {
+      const s = this.sigFor(this.origin, RRType.SOA);
+      if (s) yield s;
+    }
+    for (const [owner, node] of this.nodes) {
+      for (const set of node.values()) {
+        if (set.type === RRType.SOA) continue;
+        if (!withSignatures && set.type === RRType.NSEC) continue;
+        yield set;
+        if (signed) {
+          const s = this.sigFor(owner, set.type);
+          if (s) yield s;
+        }
+      }
+    }
   }
 
   recordCount(): number {
