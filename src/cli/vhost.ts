@@ -22,6 +22,7 @@ export async function runVhost(argv: string[]): Promise<number> {
     } else {
       const r = await deleteVhost(p, domain, name);
       out.write(`virtual host ${name}.${domain} deleted (${r.records} DNS record${r.records === 1 ? '' : 's'})\n`);
+      if (r.records) await served(r.name, A, (a) => a.values.length === 0, `no A for ${r.name}`);
     }
     return 0;
   });

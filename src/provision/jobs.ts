@@ -58,7 +58,6 @@ export function queueJob(p: Provisioner, ids: IdAllocator, kind: 'postAdd' | 'po
         ...(subject.mailHost ? { ispmanHostName: [subject.mailHost] } : {}),
         ispmanParams: [expandCommand(template, subject)],
         ispmanStatus: ['new'],
-        ispmanCreateTimestamp: [String(Math.floor(Date.now() / 1000))],
       },
     },
   ];

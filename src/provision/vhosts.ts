@@ -77,7 +77,7 @@ export async function addVhost(p: Provisioner, req: AddVhostRequest): Promise<{ 
   return { dn: names.vhostDn(vhost), fqdn, address, record: withZone };
 }
 
-export async function deleteVhost(p: Provisioner, domainText: string, name: string): Promise<{ dn: string; records: number }> {
+export async function deleteVhost(p: Provisioner, domainText: string, name: string): Promise<{ dn: string; name: string; records: number }> {
   const domainEntry = requireDomain(p, domainText);
   const domain = first(domainEntry, 'ispmanDomain')!.toLowerCase();
   const vhost = normalizeVhostName(name);
@@ -96,6 +96,6 @@ export async function deleteVhost(p: Provisioner, domainText: string, name: stri
       const siblings = p.find(branch, 'one', '(objectClass=*)', ['1.1']).filter((s) => !records.some((x) => x.dn === s.dn));
       if (siblings.length === 0) writes.push({ op: 'delete', dn: branch });
     }
-    return { writes, result: { dn, records: records.length } };
+    return { writes, result: { dn, name: `${host}.${domain}`, records: records.length } };
   });
 }
