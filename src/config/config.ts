@@ -462,6 +462,8 @@ export const OPTIONS = {
   // Only the engines this build offers (backends/registry.ts): an unknown one is refused at the configuration check.
   backend: option(types.oneOf(ENGINE_NAMES), 'sqlite', 'storage engine (backends/registry.ts lists the engines this build offers)'),
   entryCache: option(types.integer(0, 100_000_000), 100_000, 'decoded entries each process keeps for binds and lookups by DN (about 2.5 KiB each; 0 = off)'),
+  startCheck: option(types.oneOf(['refuse', 'warn', 'off'] as const), 'refuse', 'at start, check the structure of the database file (SQLite quick_check, for up to startCheckSeconds): refuse = exit 2 when it is damaged, warn = log it and serve anyway (e.g. to export what is readable), off = no check'),
+  startCheckSeconds: option(types.integer(1, 3600), 10, 'time the start check may take; the tables it did not reach are logged as unchecked'),
   changeLog: {
     maxAgeSeconds: option(types.integer(0, 10 * 365 * 86400, ', 0 = no age limit'), 7 * 86400, 'change-log records older than this are pruned (0 = no age limit); a reader behind the pruned horizon reloads in full'),
     maxRecords: option(types.integer(0, 1_000_000_000, ', 0 = no count limit'), 1_000_000, 'change-log records kept at most, the newest (0 = no count limit)'),
