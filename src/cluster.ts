@@ -25,6 +25,7 @@ import { AggregatorRegistry } from 'prom-client';
 /** One process's metrics as registry.getMetricsAsJSON() gives them. */
 type MetricsJson = object[];
 import type { Config } from './config/load';
+import type { ChangeNotice } from './directory/change-feed';
 import type { DnsReplica } from './dns/server';
 import { setUdpReading } from './dns/udp-handle';
 import type { RunningServer } from './server';
@@ -34,12 +35,10 @@ const DNS_WORKER_ENV = 'ISPD_CLUSTER_DNS';
 /** How long the primary waits for the workers' DNS copies at a barrier, and a worker for the primary (never forever). */
 const BARRIER_WAIT_MS = 1000;
 const BARRIER_GIVE_UP_MS = 2000;
-/** The directory operations that commit writes (a barrier follows each one that changed DNS data). */
-const WRITE_OPERATIONS = ['add', 'modify', 'delete', 'modifyDN', 'writeBatch'] as const;
 
 type Message =
   | { type: 'ispd:ready'; ldap: { host: string; port: number } | null; ldaps: { host: string; port: number } | null }
-  | { type: 'ispd:committed'; change: unknown }
+  | { type: 'ispd:committed'; change: ChangeNotice }
   /** primary → worker, with the UDP socket as the handle. */
   | { type: 'ispd:dns-udp' }
   /** worker → primary: answer when every process serves DNS from what this worker committed so far; primary → worker: the same for its copy. */
@@ -89,7 +88,11 @@ export function attachWorker(server: RunningServer, hooks: WorkerHooks): void {
     });
   };
   const directory = server.store.directory;
-  directory.on('committed', (change: unknown) => send({ type: 'ispd:committed', change }));
+  // This worker's commits go to the primary, which re-reads the log and passes the notice on (the change feed
+  // of each process: src/directory/change-feed.ts).
+  directory.changes.subscribe((change) => {
+    if (change.origin === 'local') send({ type: 'ispd:committed', change });
+  });
   // The value is the number of workers sharing the UDP socket (each applies its share of the RRL rates).
   const udpReaders = Number(process.env[DNS_WORKER_ENV] ?? 0);
   const replica = udpReaders >= 1 ? server.startDnsReplica(udpReaders) : null;
@@ -159,17 +162,14 @@ function holdWritesForDns(directory: RunningServer['store']['directory'], replic
       waiting.set(id, finish);
       send({ type: 'ispd:dns-barrier', id });
     });
-  const target = directory as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  for (const name of WRITE_OPERATIONS) {
-    const operation = target[name].bind(directory);
-    target[name] = async (...args: unknown[]) => {
-      const before = replica.generation();
-      const result = await operation(...args);
-      replica.sync();
-      if (replica.generation() !== before) await wait();
-      return result;
-    };
-  }
+  // A consumer of the directory's change feed, which the directory awaits before it answers: every write
+  // method, present or future, is held the same way (no operation is wrapped or replaced).
+  directory.changes.subscribe((change) => {
+    if (change.origin !== 'local') return;
+    const before = replica.generation();
+    replica.sync();
+    return replica.generation() !== before ? wait() : undefined;
+  });
   return { done: (id) => waiting.get(id)?.(), releaseAll: () => [...waiting.values()].forEach((finish) => finish()) };
 }
 
@@ -242,7 +242,7 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
 
   const onMessage = (worker: Worker, m: Message) => {
     if (m?.type === 'ispd:committed') {
-      directory.emit('committed', m.change);
+      void directory.changes.publish({ origin: 'peer' });
       if (dnsSocket) for (const w of live()) if (w !== worker) sendTo(w, m);
     } else if (m?.type === 'ispd:dns-barrier') {
       // The 'committed' notices before it are already relayed; the other workers answer after applying them.
@@ -277,8 +277,8 @@ export async function startWorkers(count: number, primary: RunningServer): Promi
   };
   cluster.on('message', onMessage);
   // Commits by other processes (the primary watches the store for them): every worker's DNS copy re-reads too.
-  directory.on('committed', (change: { kind?: string } | undefined) => {
-    if (change?.kind === 'external' && dnsSocket) for (const w of live()) w.send({ type: 'ispd:committed', change } satisfies Message);
+  directory.changes.subscribe((change) => {
+    if (change.origin === 'external' && dnsSocket) for (const w of live()) w.send({ type: 'ispd:committed', change } satisfies Message);
   });
 
   const fork = (): Promise<void> =>

@@ -20,6 +20,7 @@ import { loadSchema, POWERDNS_SCHEMA_FILES } from './directory/schema';
 import type { Schema } from './directory/schema/types';
 import { startLdapServer } from './ldap';
 import { createAccessLog, createLogger, setLogLevel, type Logger } from './log';
+import { storeOpenError } from './store-file';
 import { createMetrics, ldapResultLabel, startMetricsServer, timeBackendQueries, type Metrics } from './metrics';
 
 export const VERSION: string = (() => {
@@ -50,7 +51,12 @@ export function openStore(config: Config, logger?: Logger, options: { metrics?: 
   // The backend learns which attributes are indexed, so one added to `indexes` later is not trusted for
   // candidates (it would miss older entries) until `ispd reindex` has filled it in.
   const indexedAttributes = config.indexes.map((name) => schema.attributeType(name)?.key ?? name.toLowerCase());
-  const backend = openBackend(config.backend, { location: config.db, indexedAttributes, entryCacheSize: config.entryCache, busyTimeoutMs: config.busyTimeoutMs });
+  let backend: ReturnType<typeof openBackend>;
+  try {
+    backend = openBackend(config.backend, { location: config.db, indexedAttributes, entryCacheSize: config.entryCache, busyTimeoutMs: config.busyTimeoutMs });
+  } catch (err) {
+    throw storeOpenError(config.db, err); // a read-only or damaged file: exit 2, naming the file and the fix
+  }
   const queries = options.metrics ? timeBackendQueries(backend, options.metrics.backendQueryDuration) : backend;
   const directory = createDirectory({
     backend: queries,
@@ -223,6 +229,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           idleTimeoutSeconds: config.ldap.idleTimeoutSeconds,
           maxConnections: config.ldap.maxConnections,
           maxConnectionsPerAddress: config.ldap.maxConnectionsPerAddress,
+          maxBufferedOutput: config.ldap.maxBufferedOutput,
+          maxBufferedOutputTotal: config.ldap.maxBufferedOutputTotal,
+          writeTimeoutSeconds: config.ldap.writeTimeoutSeconds,
           unindexedPerIdentity: config.ldap.unindexed.perIdentity,
           scanSliceMs: config.ldap.unindexed.sliceMs,
         },
@@ -301,8 +310,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     : null;
   let dnsReplica: DnsReplica | null = null;
   // Another process's commit (ispd domain add, user add …) is served at once: the DNS server re-reads the
-  // change log on 'committed', and a cluster primary passes such notices on to its workers.
-  const stopWatching = (dns && backend.capabilities.watchCommits?.(() => directory.emit('committed', { kind: 'external' }))) || (() => undefined);
+  // change log on the directory's change feed, and a cluster primary passes such notices on to its workers.
+  const stopWatching = (dns && backend.capabilities.watchCommits?.(() => void directory.changes.publish({ origin: 'external' }))) || (() => undefined);
 
   const metricsServer = config.metrics.listen
     ? await startMetricsServer({

@@ -68,7 +68,10 @@ export async function main(argv: string[]): Promise<number> {
 export function run(argv: string[] = process.argv.slice(2)): void {
   main(argv).then(
     (code) => {
-      // serve keeps running; other commands exit with their code.
+      // serve keeps running; other commands exit with their code. A failure exits now: a serve that failed
+      // half-way (the store damaged past its first listener) must not stay up with what it had opened.
+      // (stderr to a pipe or file is written synchronously on Linux: the reason line is out.)
+      if (code > 0) process.exit(code);
       if (code !== -1) process.exitCode = code;
     },
     (err) => {

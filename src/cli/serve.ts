@@ -4,6 +4,7 @@ import { parseCommandLine, renderOptionsHelp, type Config } from '../config/load
 import { resolveRunAs, checkCanSwitch, dropPrivileges } from '../lifecycle/privileges';
 import { attachWorker, isWorker, roleConfig, startWorkers, workerCount, type Workers } from '../cluster';
 import { openStore, startServer, storeFiles } from '../server';
+import { runStartCheck, storeOpenError } from '../store-file';
 import { checkStartupResources } from './check-config';
 import { importLdif } from './import';
 import { Progress } from './progress';
@@ -31,6 +32,8 @@ export async function runServe(argv: string[]): Promise<number> {
   const config = readConfig();
   // Resolved before anything is bound: an unknown user is a configuration error (exit 2), not a crash later.
   checkStartupResources(config);
+  // The primary checks the file once (workers re-run this command line: they skip it).
+  const startCheck = isWorker() ? null : runStartCheck(config);
   const runAs = resolveRunAs(config.runAs);
   if (runAs) checkCanSwitch(runAs);
   if (demo && !fs.existsSync(config.db)) {
@@ -45,12 +48,23 @@ export async function runServe(argv: string[]): Promise<number> {
   // With several LDAP workers, this process keeps DNS and metrics and the workers share the LDAP listeners.
   const workerProcesses = workerCount(config);
   let workers: Workers | null = null;
+  // Reading the store at start (DNS zones) meets damage the start check was told to let through: name the file.
   const server = await startServer(workerProcesses ? roleConfig(config, 'primary') : config, {
     scrape: workerProcesses ? (own) => (workers ? workers.scrape() : own.scrape()) : undefined,
     // Until every worker has reported its LDAP listener up, the service is not ready (LDAP would be refused).
     othersReady: workerProcesses ? () => workers?.ready() ?? false : undefined,
+  }).catch((err: unknown) => {
+    throw storeOpenError(config.db, err);
   });
   const log = server.logger;
+  if (startCheck) {
+    server.metrics.storeCheckProblems.set(startCheck.problems.length);
+    server.metrics.storeCheckSeconds.set(startCheck.seconds);
+    const summary = { db: config.db, seconds: Math.round(startCheck.seconds * 1000) / 1000, checked: startCheck.checked.length, unchecked: startCheck.skipped };
+    if (startCheck.problems.length > 0) log.error({ ...summary, problems: startCheck.problems }, 'store check: the database file is damaged; serving anyway (startCheck: warn): export what is readable and restore');
+    else if (startCheck.skipped.length > 0) log.warn(summary, 'store check: time budget spent before every table was checked (startCheckSeconds)');
+    else log.info(summary, 'store check: ok');
+  }
   if (workerProcesses) workers = await startWorkers(workerProcesses, server);
   if (runAs) {
     // Listeners are bound (389, 636, 53 need root); from here on the process is the configured user.

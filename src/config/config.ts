@@ -462,6 +462,8 @@ export const OPTIONS = {
   // Only the engines this build offers (backends/registry.ts): an unknown one is refused at the configuration check.
   backend: option(types.oneOf(ENGINE_NAMES), 'sqlite', 'storage engine (backends/registry.ts lists the engines this build offers)'),
   entryCache: option(types.integer(0, 100_000_000), 100_000, 'decoded entries each process keeps for binds and lookups by DN (about 2.5 KiB each; 0 = off)'),
+  startCheck: option(types.oneOf(['refuse', 'warn', 'off'] as const), 'refuse', 'at start, check the structure of the database file (SQLite quick_check, for up to startCheckSeconds): refuse = exit 2 when it is damaged, warn = log it and serve anyway (e.g. to export what is readable), off = no check'),
+  startCheckSeconds: option(types.integer(1, 3600), 10, 'time the start check may take; the tables it did not reach are logged as unchecked'),
   changeLog: {
     maxAgeSeconds: option(types.integer(0, 10 * 365 * 86400, ', 0 = no age limit'), 7 * 86400, 'change-log records older than this are pruned (0 = no age limit); a reader behind the pruned horizon reloads in full'),
     maxRecords: option(types.integer(0, 1_000_000_000, ', 0 = no count limit'), 1_000_000, 'change-log records kept at most, the newest (0 = no count limit)'),
@@ -475,6 +477,9 @@ export const OPTIONS = {
     maxPduBytes: option(types.bytes(1024, 1024 ** 3), 4 * 1024 ** 2, 'largest LDAP message accepted from a bound client; checked on the BER length before buffering (slapd: sockbuf_max_incoming_auth)'),
     maxPduBytesAnonymous: option(types.bytes(1024, 1024 ** 3), 256 * 1024, 'largest LDAP message accepted before a bind or after an anonymous one (slapd: sockbuf_max_incoming); larger ones close the connection'),
     idleTimeoutSeconds: option(types.integer(0, 86400, ', 0 = never'), 300, 'close client connections idle this long (0 = never; slapd: idletimeout)'),
+    maxBufferedOutput: option(types.bytes(64 * 1024, 1024 ** 3), 16 * 1024 ** 2, 'answers one connection may have waiting for the client to read; past it the connection is closed (logged, counted)'),
+    maxBufferedOutputTotal: option(types.bytes(1024 ** 2, 64 * 1024 ** 3), 256 * 1024 ** 2, 'the same for all connections of a process together; the connections holding the most are closed first'),
+    writeTimeoutSeconds: option(types.integer(0, 86400, ', 0 = never'), 60, 'close a connection whose answers have waited this long for the client to read them (0 = never; slapd: writetimeout)'),
     maxConnections: option(types.integer(1, 1_000_000), 4096, 'open LDAP connections at most, all clients together'),
     maxConnectionsPerAddress: option(types.integer(0, 1_000_000, ', 0 = no limit'), 1024, 'open LDAP connections at most from one client address (0 = no limit)'),
     sizeLimit: option(types.integer(0, 1_000_000_000, ', 0 = no limit'), 500, 'entries returned per search at most unless the client asks for fewer (slapd: sizelimit)'),

@@ -11,6 +11,7 @@ import { FailureTiming } from '../auth/failure-timing';
 import { BindThrottle } from '../auth/throttle';
 import { DNNormalizer, formatDN, formatRDN, parseDN, parentOfNormalized, type RDN } from './dn';
 import { canonicalName, COMPUTED_OPERATIONAL, generalizedTime, isOperational, keyOfStoredName, parseSelection, selectedTypes, selects, splitDescription, type Selection } from './entry';
+import { ChangeFeed, type ChangeNotice } from './change-feed';
 import { DirectoryError, ResultCode } from './errors';
 import { AttributeNames, compileFilter, filterToString, objectClassClosures, planCandidates, type EntryTest } from './filter';
 import { FilterCache } from './filter-cache';
@@ -19,6 +20,11 @@ import type { AttributeType, Schema } from './schema/types';
 import { SCAN_PAUSE, type BatchWrite, type Directory, type Entry, type Identity, type Modification, type OperationContext, type ScanPause, type SearchOutcome, type SearchRequest } from './types';
 
 export const SUBSCHEMA_DN = 'cn=Subschema';
+
+/** What the directory's readers get of the store: everything but the writes. */
+export type StoreReader = Omit<Backend, 'write' | 'bulkLoad'>;
+
+const LOCAL_COMMIT: ChangeNotice = Object.freeze({ origin: 'local' });
 
 export interface DirectoryOptions {
   backend: Backend;
@@ -103,7 +109,11 @@ interface PreparedModify {
 }
 
 export class DirectoryService extends EventEmitter implements Directory {
-  readonly backend: Backend;
+  /** The store for reads; writes go through commit() only, so none escapes the change feed. */
+  readonly backend: StoreReader;
+  /** Every commit of this directory, and those of other processes relayed to it (see change-feed.ts). */
+  readonly changes = new ChangeFeed();
+  private readonly store: Backend;
   readonly schema: Schema;
   readonly dn: DNNormalizer;
   readonly names: AttributeNames;
@@ -122,6 +132,16 @@ export class DirectoryService extends EventEmitter implements Directory {
   private readonly ocClosure: (value: string) => Set<string>;
   private readonly failureTiming: FailureTiming;
 
+  /**
+   * The directory's only way to write: one transaction, then the change feed, whose consumers (DNS zones,
+   * the cluster's DNS barrier) have the change before the write resolves and the client is answered.
+   */
+  private async commit<T>(fn: (tx: WriteTransaction) => T): Promise<T> {
+    const result = this.store.write(fn);
+    await this.changes.publish(LOCAL_COMMIT);
+    return result;
+  }
+
   constructor(options: DirectoryOptions) {
     super();
     this.setMaxListeners(100);
@@ -129,6 +149,7 @@ export class DirectoryService extends EventEmitter implements Directory {
     this.filterCache = new FilterCache(options.filterCacheBytes ?? DEFAULT_FILTER_CACHE_BYTES);
     this.failureTiming = new FailureTiming(options.failedBindDelayMs ?? 250);
     this.backend = options.backend;
+    this.store = options.backend;
     this.schema = options.schema;
     this.dn = new DNNormalizer(options.schema);
     this.names = new AttributeNames(options.schema);
@@ -486,7 +507,7 @@ export class DirectoryService extends EventEmitter implements Directory {
     const scheme = this.options.passwordScheme ?? '{SSHA512}';
     if (!needsRehash(old, scheme)) return;
     const fresh = await hashPassword(password, scheme);
-    this.backend.write((tx) => {
+    await this.commit((tx) => {
       const cur = tx.getByDnNorm(entry.dnNorm);
       if (!cur) return;
       const attrs = { ...cur.attrs };
@@ -590,12 +611,11 @@ export class DirectoryService extends EventEmitter implements Directory {
 
   async add(dn: string, input: Record<string, string[]>, ctx: OperationContext): Promise<void> {
     const prepared = await this.prepareAdd(dn, input, ctx);
-    this.backend.write((tx) => {
+    await this.commit((tx) => {
       const changes: WriteChange[] = [];
       this.applyAdd(tx, prepared, false, changes);
       this.runHooks(tx, changes);
     });
-    this.emit('committed', { kind: 'add', dnNorm: prepared.dnNorm });
   }
 
   /** The checks of an add that need no transaction (DN, schema, ACL), and the password hashing. */
@@ -661,12 +681,11 @@ export class DirectoryService extends EventEmitter implements Directory {
 
   async modify(dn: string, changes: Modification[], ctx: OperationContext): Promise<void> {
     const prepared = await this.prepareModify(dn, changes, ctx);
-    this.backend.write((tx) => {
+    await this.commit((tx) => {
       const changes: WriteChange[] = [];
       this.applyModify(tx, prepared, ctx, changes);
       this.runHooks(tx, changes);
     });
-    this.emit('committed', { kind: 'modify', dnNorm: prepared.dnNorm });
   }
 
   /** The checks of a modify that need no transaction (ACL, NO-USER-MODIFICATION), and the password hashing. */
@@ -725,12 +744,11 @@ export class DirectoryService extends EventEmitter implements Directory {
 
   async delete(dn: string, ctx: OperationContext): Promise<void> {
     const dnNorm = this.prepareDelete(dn, ctx);
-    this.backend.write((tx) => {
+    await this.commit((tx) => {
       const changes: WriteChange[] = [];
       this.applyDelete(tx, dnNorm, changes);
       this.runHooks(tx, changes);
     });
-    this.emit('committed', { kind: 'delete', dnNorm });
   }
 
   private prepareDelete(dn: string, ctx: OperationContext): string {
@@ -755,8 +773,8 @@ export class DirectoryService extends EventEmitter implements Directory {
    * Several writes as one transaction (provisioning: a domain with its group, branches and DNS records):
    * each write gets exactly the checks of the single operation (DN rules, ACL, schema, password hashing,
    * the write hooks such as the SOA serial), they apply in order, and either all commit or none does
-   * (the first failure throws its DirectoryError and rolls the rest back). Consumers of the change feed
-   * see one 'committed' notice per entry written, after the commit.
+   * (the first failure throws its DirectoryError and rolls the rest back). The change feed hears of the
+   * commit once, like any write, and the batch is answered after its consumers (the DNS barrier).
    */
   async writeBatch(writes: readonly BatchWrite[], ctx: OperationContext): Promise<void> {
     const prepared: Array<(tx: WriteTransaction, changes: WriteChange[]) => void> = [];
@@ -773,7 +791,7 @@ export class DirectoryService extends EventEmitter implements Directory {
       }
     }
     if (prepared.length === 0) return;
-    const done = this.backend.write((tx) => {
+    await this.commit((tx) => {
       const changes: WriteChange[] = [];
       for (const apply of prepared) apply(tx, changes);
       // The hooks see the whole batch at once: a new zone's records and its SOA raise no serial, a zone
@@ -781,7 +799,6 @@ export class DirectoryService extends EventEmitter implements Directory {
       this.runHooks(tx, changes);
       return changes;
     });
-    for (const c of done) this.emit('committed', { kind: c.kind, dnNorm: (c.after ?? c.before)!.dnNorm });
   }
 
   async modifyDN(dn: string, newRdnText: string, deleteOldRdn: boolean, newSuperior: string | undefined, ctx: OperationContext): Promise<void> {
@@ -802,7 +819,7 @@ export class DirectoryService extends EventEmitter implements Directory {
       this.resolve(dnNorm);
       throw DirectoryError.of('insufficientAccessRights', 'no write access to entry');
     }
-    this.backend.write((tx) => {
+    await this.commit((tx) => {
       const before = tx.getByDnNorm(dnNorm);
       if (!before) throw DirectoryError.of('noSuchObject', 'no such entry', this.matchedDN(dnNorm));
       if (newNorm !== dnNorm && tx.getByDnNorm(newNorm)) throw DirectoryError.of('entryAlreadyExists', 'already exists');
@@ -837,7 +854,6 @@ export class DirectoryService extends EventEmitter implements Directory {
       const after: StoredEntry = { id: before.id, parentId: newParentId, dn: newDn, dnNorm: newNorm, attrs };
       this.runHooks(tx, [{ kind: 'rename', before, after }]);
     });
-    this.emit('committed', { kind: 'rename', dnNorm: newNorm, oldDnNorm: dnNorm });
   }
 
   /** RFC 3062 Password Modify. Returns the generated password when none was given. */
@@ -872,7 +888,7 @@ export class DirectoryService extends EventEmitter implements Directory {
  * (what the backend reads ahead for a long search) held the event loop for 50-270 ms, which no slicing
  * between rows can hide.
  */
-function* scanInChunks(backend: Backend, query: { base: StoredEntry; scope: SearchRequest['scope']; candidates: ReturnType<typeof planCandidates> }, afterId: number): Generator<StoredEntry> {
+function* scanInChunks(backend: StoreReader, query: { base: StoredEntry; scope: SearchRequest['scope']; candidates: ReturnType<typeof planCandidates> }, afterId: number): Generator<StoredEntry> {
   let after = afterId;
   for (;;) {
     const rows = [...backend.search({ ...query, afterId: after || undefined, limit: SCAN_CHUNK_ROWS })];

@@ -1,6 +1,7 @@
 // The DNS subsystem's entry point for src/server.ts: startDnsServer over the directory and its store.
 
 import type { Backend, IndexTerm, AttributeMap, StoredEntry, WriteTransaction } from '../../backends/types';
+import type { ChangeNotice } from '../directory/change-feed';
 import type { Metrics } from '../metrics';
 import { installSerialHook } from './serial';
 import { DnsObserver, DnsReplica, DnsReplicaOptions, DnsServer, DnsServerOptions, startDnsReplica as startReplicaListener, startDnsServer as startListener } from './server';
@@ -16,8 +17,8 @@ export type { DnsReplica, DnsServer, DnsServerOptions } from './server';
 export interface DnsDirectory {
   readonly backend: Pick<Backend, 'search' | 'getByDnNorm'>;
   readonly schema?: { attributeType(name: string): unknown };
-  on(event: 'committed', cb: () => void): unknown;
-  removeListener(event: 'committed', cb: () => void): unknown;
+  /** The directory's change feed (src/directory/change-feed.ts). */
+  readonly changes: { subscribe(consumer: (notice: ChangeNotice) => void): () => void };
   addWriteHook(hook: (tx: WriteTransaction, changes: ReadonlyArray<{ kind: string; before?: StoredEntry; after?: StoredEntry }>) => void): void;
   indexTerms(attrs: AttributeMap): IndexTerm[];
 }
@@ -33,7 +34,7 @@ const QTYPE_LABELS = new Set(['A', 'NS', 'CNAME', 'SOA', 'PTR', 'MX', 'TXT', 'AA
 
 /**
  * Starts the DNS listener on the directory's store: zones load from the store, follow its change log (pushed
- * by the directory's 'committed' event, polled as a fallback), and every write to zone data raises the zone's
+ * by the directory's change feed, polled as a fallback), and every write to zone data raises the zone's
  * serial in its own transaction (the serial hook is installed on the directory here if it is not yet).
  */
 export async function startDnsServer(options: StartDnsOptions): Promise<DnsServer> {
@@ -95,8 +96,7 @@ function afterCommits(directory: DnsDirectory): (cb: () => void) => () => void {
         cb();
       });
     };
-    directory.on('committed', listener);
-    return () => void directory.removeListener('committed', listener);
+    return directory.changes.subscribe(listener);
   };
 }
 

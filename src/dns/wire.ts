@@ -17,7 +17,8 @@ export class WireWriter {
   /** Lower-case name suffix → offset of its first occurrence (only offsets < 0x4000 can be pointed to). */
   private names = new Map<string, number>();
 
-  constructor(initialSize = 512) {
+  /** `canonical`: never compress (DNSSEC canonical form, RFC 4034 §6.2), even between names of one RDATA. */
+  constructor(initialSize = 512, private readonly canonical = false) {
     this.buf = Buffer.allocUnsafe(initialSize);
   }
 
@@ -73,6 +74,7 @@ export class WireWriter {
       return;
     }
     let rest = name;
+    if (this.canonical) compress = false;
     for (;;) {
       if (compress) {
         const at = this.names.get(rest);

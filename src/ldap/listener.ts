@@ -27,6 +27,7 @@ class Listener implements ServerContext, LdapServer {
   private context: tls.SecureContext | undefined;
   private nextId = 1;
   private idleSweep: NodeJS.Timeout | undefined;
+  private outputSweep: NodeJS.Timeout | undefined;
   private closingPromise: Promise<void> | undefined;
 
   constructor(readonly options: LdapServerOptions) {
@@ -64,6 +65,9 @@ class Listener implements ServerContext, LdapServer {
         throw err;
       }
     }
+    // Clients that do not read their answers: checked every second, for each connection and for the process.
+    this.outputSweep = setInterval(() => this.closeUnread(), 1000);
+    this.outputSweep.unref();
     const idleMs = this.options.limits.idleTimeoutSeconds * 1000;
     if (idleMs > 0) {
       this.idleSweep = setInterval(() => this.closeIdle(idleMs), Math.max(100, Math.min(idleMs / 4, 5000)));
@@ -155,6 +159,26 @@ class Listener implements ServerContext, LdapServer {
     this.observer?.onConnectionOpen?.({ peer, secure: ldaps });
   }
 
+  /** Closes connections whose answers wait too long, then the biggest holders while the process holds too much. */
+  private closeUnread(): void {
+    const limits = this.options.limits;
+    const timeoutMs = (limits.writeTimeoutSeconds ?? 60) * 1000;
+    const now = Date.now();
+    let total = 0;
+    for (const connection of this.open) {
+      if (timeoutMs > 0 && connection.writeStalled(now, timeoutMs)) connection.overflow('write_timeout', `answers unread for ${timeoutMs / 1000} s`);
+      else total += connection.bufferedOutput;
+    }
+    const cap = limits.maxBufferedOutputTotal ?? 256 * 1024 * 1024;
+    if (total <= cap) return;
+    const holders = [...this.open].filter((c) => c.bufferedOutput > 0).sort((a, b) => b.bufferedOutput - a.bufferedOutput);
+    for (const connection of holders) {
+      if (total <= cap) break;
+      total -= connection.bufferedOutput;
+      connection.overflow('output_total_limit', `the process holds more than ${cap} bytes of unread answers`);
+    }
+  }
+
   private closeIdle(idleMs: number): void {
     const now = Date.now();
     for (const connection of this.open) {
@@ -167,6 +191,7 @@ class Listener implements ServerContext, LdapServer {
 
   private async shutdown(): Promise<void> {
     if (this.idleSweep) clearInterval(this.idleSweep);
+    if (this.outputSweep) clearInterval(this.outputSweep);
     const stopped = [this.servers.plain, this.servers.ldaps].filter((s): s is net.Server => s !== undefined).map(
       (server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())),
     );

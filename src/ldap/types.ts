@@ -45,6 +45,12 @@ export interface LdapLimits {
   maxConnections: number;
   /** 0 = no per-address limit. */
   maxConnectionsPerAddress: number;
+  /** Bytes of answers one connection may have waiting for the client to read; past it the connection is closed. Default 16 MiB. */
+  maxBufferedOutput?: number;
+  /** The same for all connections of the process together (the connections holding the most are closed first). Default 256 MiB. */
+  maxBufferedOutputTotal?: number;
+  /** A connection whose answers have waited this long for the client to read is closed (slapd: writetimeout). 0 = never. Default 60. */
+  writeTimeoutSeconds?: number;
   /** Unindexed searches one identity (anonymous: one client address) runs at once per process; more wait. 0 = no limit. Default 2. */
   unindexedPerIdentity?: number;
   /** Milliseconds a scanning search works before it lets other clients in (scan-scheduler.ts). Default 2. */

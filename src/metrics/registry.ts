@@ -44,6 +44,9 @@ export interface Metrics {
   readonly backendQueryDuration: Histogram<'kind'>;
   readonly storeSizeBytes: Gauge;
   readonly storeEntries: Gauge;
+  /** Problems the start check (quick_check) found in the database file; 0 when sound or not checked. */
+  readonly storeCheckProblems: Gauge;
+  readonly storeCheckSeconds: Gauge;
   /** LDAP worker processes that died (not asked to stop) and were replaced; reason: the signal name or "exit". */
   readonly clusterWorkerDeaths: Counter<'reason'>;
   /** Messages between the primary and a worker that could not be sent (the other side had died); kind: the message type. */
@@ -217,6 +220,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'ispd_store_entries',
       help: 'Directory entries in the store',
       registers,
+    }),
+    storeCheckProblems: new Gauge({
+      name: 'ispd_store_check_problems',
+      help: 'Problems the start check (SQLite quick_check) found in the database file; 0 when it is sound',
+      registers,
+      aggregator: 'max',
+    }),
+    storeCheckSeconds: new Gauge({
+      name: 'ispd_store_check_seconds',
+      help: 'How long the start check of the database file took',
+      registers,
+      aggregator: 'max',
     }),
     clusterWorkerDeaths: new Counter({
       name: 'ispd_cluster_worker_deaths_total',

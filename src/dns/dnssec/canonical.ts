@@ -40,8 +40,8 @@ export function nameWire(name: string): Buffer {
 
 /** RDATA in canonical wire form: no compression, names lower case (RFC 4034 §6.2). */
 export function rdataWire(r: RData): Buffer {
-  const w = new WireWriter(64);
-  // A fresh writer has no earlier names, so names cannot be compressed against anything.
+  // Canonical: no compression at all, also not of the SOA's RNAME against its MNAME.
+  const w = new WireWriter(64, true);
   writeRdata(w, r);
   return w.toBuffer();
 }
